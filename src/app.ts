@@ -1,0 +1,83 @@
+import { randomUUID } from 'node:crypto'
+import { availableParallelism } from 'node:os'
+import fastifyCookie from '@fastify/cookie'
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod'
+import { systemClock, type Clock } from './clock.js'
+import type { Config } from './config.js'
+import authenticate from './plugins/authenticate.js'
+import database from './plugins/database.js'
+import errorHandler from './plugins/error-handler.js'
+import openapi from './plugins/openapi.js'
+import pruneJob from './plugins/prune-job.js'
+import security from './plugins/security.js'
+import services from './plugins/services.js'
+import tokens from './plugins/tokens.js'
+import authRoutes from './routes/auth.js'
+import healthRoutes from './routes/health.js'
+import meRoutes from './routes/me.js'
+import wellKnownRoutes from './routes/well-known.js'
+
+export interface AppOptions {
+  clock?: Clock
+  logger?: FastifyServerOptions['logger']
+}
+
+// Logs never carry credentials, whatever the log level.
+export const REDACTED_PATHS = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'res.headers["set-cookie"]',
+  '*.password',
+  '*.currentPassword',
+  '*.newPassword',
+  '*.refreshToken',
+  '*.accessToken',
+]
+
+/** Builds the whole API without listening, so tests can drive it with inject(). */
+export async function buildApp(config: Config, options: AppOptions = {}): Promise<FastifyInstance> {
+  const clock = options.clock ?? systemClock
+  const app = Fastify({
+    logger: options.logger ?? { level: config.logLevel, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } },
+    // Auth bodies are tiny; anything bigger is refused before it is parsed.
+    bodyLimit: 16 * 1024,
+    requestIdHeader: 'x-request-id',
+    genReqId: () => randomUUID(),
+    routerOptions: { maxParamLength: 200 },
+  }).withTypeProvider<ZodTypeProvider>()
+
+  // JSON only: without this, text/plain bodies would reach validation instead of getting a 415.
+  app.removeContentTypeParser('text/plain')
+  app.setValidatorCompiler(validatorCompiler)
+  app.setSerializerCompiler(serializerCompiler)
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id)
+  })
+
+  await app.register(errorHandler)
+  await app.register(security, { corsOrigins: config.http.corsOrigins })
+  await app.register(fastifyCookie)
+  await app.register(openapi)
+  await app.register(database, { database: config.database })
+  await app.register(tokens, { jwt: config.jwt, accessCacheSize: 10_000, clock })
+  await app.register(authenticate)
+  await app.register(services, {
+    config,
+    clock,
+    // One bcrypt at a time per spare core keeps a core free for everything else.
+    passwordConcurrency: Math.max(1, availableParallelism() - 1),
+    passwordQueue: 16,
+  })
+  await app.register(pruneJob, { intervalSeconds: config.database.pruneIntervalSeconds })
+
+  await app.register(authRoutes, { cookieSecure: config.http.cookieSecure })
+  await app.register(meRoutes)
+  await app.register(wellKnownRoutes, { jwks: config.jwt.keys.jwks })
+  await app.register(healthRoutes, {
+    pingDatabase: async () => {
+      await app.db.pool.query({ sql: 'SELECT 1', timeout: 1000 })
+    },
+  })
+  return app
+}

@@ -1,0 +1,203 @@
+import { randomUUID } from 'node:crypto'
+import { v7 as uuidv7 } from 'uuid'
+import type { Clock } from '../clock.js'
+import { ProblemError } from '../errors/problem.js'
+import type { RefreshClaims, Role } from '../tokens/claims.js'
+import type { RevokedTokenRepository, Rotation } from '../tokens/revoked-token-repository.js'
+import type { TokenIssuer } from '../tokens/token-issuer.js'
+import type { TokenVerifier } from '../tokens/token-verifier.js'
+import type { UserRecord, UserRepository } from '../users/user-repository.js'
+import type { PasswordHasher } from './password-hasher.js'
+
+export interface AuthServiceDeps {
+  users: Pick<UserRepository, 'findByEmail' | 'findById' | 'create' | 'updatePasswordHash'>
+  revocations: RevokedTokenRepository
+  passwords: PasswordHasher
+  issuer: TokenIssuer
+  verifier: Pick<TokenVerifier, 'verifyRefresh'>
+  clock: Clock
+  lifetimes: {
+    refreshTtlSeconds: number
+    rememberMeTtlSeconds: number
+    reuseGraceSeconds: number
+  }
+}
+
+export interface PublicUser {
+  id: string
+  email: string
+  role: Role
+  createdAt: Date
+}
+
+/** What a login or a refresh hands the client. */
+export interface Session {
+  accessToken: string
+  expiresIn: number
+  refreshToken: string
+  /** Seconds until the refresh token, and with it the login, expires. */
+  refreshExpiresIn: number
+  /** The login asked to be remembered: cookie transport then sets a persistent cookie. */
+  rememberMe: boolean
+}
+
+export const normalizeEmail = (email: string) => email.trim().toLowerCase()
+
+const publicUser = (user: UserRecord): PublicUser => ({
+  id: user.id,
+  email: user.email,
+  role: user.role,
+  createdAt: user.createdAt,
+})
+
+/** The login time of a family, read back from its UUIDv7 id (the first 48 bits are Unix ms). */
+const familyStartMs = (fid: string) => Number.parseInt(fid.slice(0, 8) + fid.slice(9, 13), 16)
+
+/**
+ * The largest UUIDv7 of millisecond `ms`: every family id minted at or before `ms` sorts below it, every
+ * later one above. A login in the very millisecond of a logout-all is revoked too, never the reverse.
+ */
+export function familyCutoffId(ms: number): string {
+  const time = ms.toString(16).padStart(12, '0')
+  return `${time.slice(0, 8)}-${time.slice(8)}-7fff-bfff-ffffffffffff`
+}
+
+export function createAuthService(deps: AuthServiceDeps) {
+  const { users, revocations, passwords, issuer, verifier, clock, lifetimes } = deps
+  const graceMs = lifetimes.reuseGraceSeconds * 1000
+
+  function sessionFor(user: Pick<UserRecord, 'id' | 'email' | 'role'>, refresh: RefreshClaims, nowMs: number): Session {
+    const access = issuer.issueAccess(user)
+    return {
+      accessToken: access.token,
+      expiresIn: access.expiresIn,
+      refreshToken: issuer.issueRefresh(refresh),
+      refreshExpiresIn: Math.max(0, refresh.exp - Math.floor(nowMs / 1000)),
+      // A family outliving the normal refresh lifetime can only come from a remember-me login.
+      rememberMe: refresh.exp - Math.floor(familyStartMs(refresh.fid) / 1000) > lifetimes.refreshTtlSeconds,
+    }
+  }
+
+  async function activeUser(id: string): Promise<UserRecord> {
+    const user = await users.findById(id)
+    if (!user) throw new ProblemError('token_revoked', 'The account behind this token no longer exists')
+    return user
+  }
+
+  /** A second presentation of an already-rotated token: a racing tab inside the grace window, or a replay. */
+  async function replayOrReuse(claims: RefreshClaims, rotation: Rotation, nowMs: number): Promise<Session> {
+    if (nowMs - rotation.revokedAt.getTime() <= graceMs) {
+      const user = await activeUser(claims.sub)
+      const successor: RefreshClaims = {
+        sub: claims.sub,
+        fid: claims.fid,
+        jti: rotation.successorJti,
+        iat: Math.floor(rotation.revokedAt.getTime() / 1000),
+        exp: claims.exp,
+      }
+      return sessionFor(user, successor, nowMs)
+    }
+    // Someone holds a copy of a token that was already exchanged: the thief or the victim, we cannot
+    // tell which, so the whole login ends (OAuth 2.0 Security BCP, refresh token rotation).
+    await revocations.revokeFamily({
+      familyId: claims.fid,
+      userId: claims.sub,
+      reason: 'reuse_detected',
+      revokedAt: new Date(nowMs),
+      expiresAt: new Date(claims.exp * 1000),
+    })
+    throw new ProblemError('token_reused', 'This refresh token was already used; the login has been ended everywhere it was used')
+  }
+
+  return {
+    async register(input: { email: string; password: string }): Promise<PublicUser> {
+      const email = normalizeEmail(input.email)
+      const passwordHash = await passwords.hash(input.password)
+      const user = await users.create({ id: uuidv7(), email, passwordHash })
+      if (!user) throw new ProblemError('email_taken', 'An account with this email already exists')
+      return publicUser(user)
+    },
+
+    async login(input: { email: string; password: string; rememberMe: boolean }): Promise<Session> {
+      const user = await users.findByEmail(normalizeEmail(input.email))
+      if (!user) {
+        await passwords.verifyDummy(input.password)
+        throw new ProblemError('invalid_credentials', 'Email or password is wrong')
+      }
+      const { ok, needsRehash } = await passwords.verify(input.password, user.passwordHash)
+      if (!ok) throw new ProblemError('invalid_credentials', 'Email or password is wrong')
+      if (needsRehash) await users.updatePasswordHash(user.id, await passwords.hash(input.password))
+
+      const nowMs = clock.now()
+      const iat = Math.floor(nowMs / 1000)
+      const lifetime = input.rememberMe ? lifetimes.rememberMeTtlSeconds : lifetimes.refreshTtlSeconds
+      const refresh: RefreshClaims = { sub: user.id, fid: uuidv7({ msecs: nowMs }), jti: randomUUID(), iat, exp: iat + lifetime }
+      return sessionFor(user, refresh, nowMs)
+    },
+
+    /**
+     * Exchanges a refresh token for a new pair. The denylist insert on the presented jti comes first and
+     * is the commit point: of concurrent refreshes of one token exactly one inserts, and the others find
+     * its row and get the same successor (inside the grace window) or end the family (outside it).
+     */
+    async refresh(token: string): Promise<Session> {
+      const claims = verifier.verifyRefresh(token)
+      const nowMs = clock.now()
+      const [state, user] = await Promise.all([revocations.stateOf(claims), users.findById(claims.sub)])
+      if (state.familyRevoked) throw new ProblemError('token_revoked', 'This login has been ended')
+      if (state.rotation) return replayOrReuse(claims, state.rotation, nowMs)
+      if (!user) throw new ProblemError('token_revoked', 'The account behind this token no longer exists')
+
+      const successor: RefreshClaims = {
+        sub: claims.sub,
+        fid: claims.fid,
+        jti: randomUUID(),
+        iat: Math.floor(nowMs / 1000),
+        // The family keeps the expiry of its login: rotation never extends a session.
+        exp: claims.exp,
+      }
+      const won = await revocations.recordRotation({
+        jti: claims.jti,
+        userId: claims.sub,
+        successorJti: successor.jti,
+        revokedAt: new Date(nowMs),
+        expiresAt: new Date(claims.exp * 1000),
+      })
+      if (!won) {
+        const rotation = await revocations.findRotation(claims.jti)
+        if (!rotation) throw new ProblemError('token_revoked', 'This login has been ended')
+        return replayOrReuse(claims, rotation, nowMs)
+      }
+      return sessionFor(user, successor, nowMs)
+    },
+
+    /** Ends the login the token belongs to. Already-ended and already-expired logins succeed quietly. */
+    async logout(token: string): Promise<void> {
+      const claims = verifier.verifyRefresh(token, { allowExpired: true })
+      const nowMs = clock.now()
+      if (claims.exp * 1000 <= nowMs) return
+      await revocations.revokeFamily({
+        familyId: claims.fid,
+        userId: claims.sub,
+        reason: 'logout',
+        revokedAt: new Date(nowMs),
+        expiresAt: new Date(claims.exp * 1000),
+      })
+    },
+
+    /** Ends every login of the user so far; logins after this call are unaffected. */
+    async logoutAll(userId: string, reason: 'logout_all' | 'password_changed' = 'logout_all'): Promise<void> {
+      const nowMs = clock.now()
+      await revocations.revokeAllOfUser({
+        cutoffId: familyCutoffId(nowMs),
+        userId,
+        reason,
+        revokedAt: new Date(nowMs),
+        // No refresh token issued before now lives longer than the longest lifetime.
+        expiresAt: new Date(nowMs + lifetimes.rememberMeTtlSeconds * 1000),
+      })
+    },
+  }
+}
+
+export type AuthService = ReturnType<typeof createAuthService>

@@ -1,0 +1,237 @@
+import { readFileSync } from 'node:fs'
+import { z } from 'zod'
+import { KeySetError, loadKeySet, SIGNING_ALGORITHMS, type KeyMaterial, type KeySet } from './tokens/signing-keys.js'
+
+const seconds = (fallback: number, min = 1) => z.coerce.number().int().min(min).default(fallback)
+const milliseconds = (fallback: number) => z.coerce.number().int().min(1).max(60_000).default(fallback)
+const flag = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'expected true or false' })
+  .transform((value) => value === 'true' || value === '1' || value === 'yes')
+const list = z
+  .string()
+  .transform((value) => value.split(',').map((item) => item.trim()).filter(Boolean))
+  .default([])
+
+const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+
+  DATABASE_URL: z
+    .url({ protocol: /^(mysql|mariadb)$/, message: 'expected mysql://user:password@host:port/database' })
+    .default('mysql://root@127.0.0.1:3306/jwt_api'),
+  DB_POOL_SIZE: z.coerce.number().int().min(1).max(500).default(10),
+  DB_CONNECT_TIMEOUT_MS: milliseconds(1000),
+  DB_ACQUIRE_TIMEOUT_MS: milliseconds(1500),
+  DB_OPERATION_TIMEOUT_MS: milliseconds(3000),
+  MIGRATE_ON_START: flag.optional(),
+  PRUNE_INTERVAL_SECONDS: seconds(3600, 0),
+
+  JWT_ISSUER: z.string().min(1).default('jwt-auth-api'),
+  JWT_AUDIENCE: z.string().min(1).default('jwt-auth-api'),
+  JWT_ALGORITHM: z.enum(SIGNING_ALGORITHMS).default('EdDSA'),
+  JWT_PRIVATE_KEY: z.string().optional(),
+  JWT_PRIVATE_KEY_FILE: z.string().optional(),
+  JWT_SECRET: z.string().optional(),
+  JWT_SECRET_FILE: z.string().optional(),
+  JWT_KEY_ID: z.string().min(1).max(128).optional(),
+  JWT_VERIFY_KEYS: z.string().optional(),
+  JWT_VERIFY_KEYS_FILE: z.string().optional(),
+  JWT_CLOCK_TOLERANCE_SECONDS: z.coerce.number().int().min(0).max(30).default(5),
+
+  ACCESS_TOKEN_TTL_SECONDS: seconds(900),
+  REFRESH_TOKEN_TTL_SECONDS: seconds(86_400),
+  REMEMBER_ME_TTL_SECONDS: seconds(2_592_000),
+  REFRESH_REUSE_GRACE_SECONDS: seconds(10, 0),
+
+  BCRYPT_COST: z.coerce.number().int().min(4).max(20).default(12),
+  CORS_ORIGINS: list,
+  COOKIE_SECURE: flag.default(true),
+})
+
+type Env = z.infer<typeof envSchema>
+
+export interface Config {
+  env: Env['NODE_ENV']
+  host: string
+  port: number
+  logLevel: Env['LOG_LEVEL']
+  database: {
+    url: string
+    poolSize: number
+    connectTimeoutMs: number
+    acquireTimeoutMs: number
+    operationTimeoutMs: number
+    migrateOnStart: boolean
+    pruneIntervalSeconds: number
+  }
+  jwt: {
+    issuer: string
+    audience: string
+    keys: KeySet
+    clockToleranceSeconds: number
+    accessTtlSeconds: number
+    refreshTtlSeconds: number
+    rememberMeTtlSeconds: number
+    reuseGraceSeconds: number
+  }
+  passwords: { bcryptCost: number }
+  http: { corsOrigins: string[]; cookieSecure: boolean }
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`)
+    this.name = 'ConfigError'
+  }
+}
+
+/** Reads `NAME` or the file named by `NAME_FILE` (the Docker/Kubernetes secrets convention). */
+function secretFromEnv(env: Env, name: 'JWT_PRIVATE_KEY' | 'JWT_SECRET' | 'JWT_VERIFY_KEYS', problems: string[]) {
+  const inline = env[name]
+  const file = env[`${name}_FILE`]
+  if (inline && file) {
+    problems.push(`${name} and ${name}_FILE are both set; set only one`)
+    return undefined
+  }
+  if (!file) return inline
+  try {
+    return readFileSync(file, 'utf8')
+  } catch (error) {
+    problems.push(`${name}_FILE: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? 'error'})`)
+    return undefined
+  }
+}
+
+function checkKeys(env: Env, problems: string[]): KeyMaterial {
+  const algorithm = env.JWT_ALGORITHM
+  const privateKey = secretFromEnv(env, 'JWT_PRIVATE_KEY', problems)
+  const secret = secretFromEnv(env, 'JWT_SECRET', problems)
+  const verifyKeys = secretFromEnv(env, 'JWT_VERIFY_KEYS', problems)
+  const production = env.NODE_ENV === 'production'
+
+  if (algorithm === 'HS256') {
+    if (privateKey) problems.push('JWT_PRIVATE_KEY is for asymmetric algorithms; HS256 takes JWT_SECRET')
+    if (secret !== undefined && Buffer.byteLength(secret) < 32) {
+      problems.push('JWT_SECRET must be at least 32 bytes for HS256 (RFC 7518 §3.2)')
+    }
+    if (secret === undefined && production) {
+      problems.push('JWT_SECRET (or JWT_SECRET_FILE) is required when NODE_ENV=production and JWT_ALGORITHM=HS256')
+    }
+  } else {
+    if (secret) problems.push(`JWT_SECRET is only used with HS256; ${algorithm} takes JWT_PRIVATE_KEY`)
+    if (privateKey === undefined && production) {
+      problems.push(`JWT_PRIVATE_KEY (or JWT_PRIVATE_KEY_FILE) is required when NODE_ENV=production`)
+    }
+  }
+  return { algorithm, privateKey, secret, keyId: env.JWT_KEY_ID, verifyKeys }
+}
+
+function formatIssue(issue: z.core.$ZodIssue): string {
+  const name = issue.path.join('.') || '(environment)'
+  return `${name}: ${issue.message}`
+}
+
+function parseEnv<S extends z.ZodType>(schema: S, source: NodeJS.ProcessEnv): z.infer<S> {
+  // An empty variable means "not set", as in most process managers' env files.
+  const defined = Object.fromEntries(Object.entries(source).filter(([, value]) => value !== undefined && value !== ''))
+  const parsed = schema.safeParse(defined)
+  if (!parsed.success) throw new ConfigError(parsed.error.issues.map(formatIssue))
+  return parsed.data
+}
+
+type DatabaseEnv = Pick<
+  Env,
+  | 'NODE_ENV'
+  | 'DATABASE_URL'
+  | 'DB_POOL_SIZE'
+  | 'DB_CONNECT_TIMEOUT_MS'
+  | 'DB_ACQUIRE_TIMEOUT_MS'
+  | 'DB_OPERATION_TIMEOUT_MS'
+  | 'MIGRATE_ON_START'
+  | 'PRUNE_INTERVAL_SECONDS'
+>
+
+const databaseConfigOf = (env: DatabaseEnv): Config['database'] => ({
+  url: env.DATABASE_URL,
+  poolSize: env.DB_POOL_SIZE,
+  connectTimeoutMs: env.DB_CONNECT_TIMEOUT_MS,
+  acquireTimeoutMs: env.DB_ACQUIRE_TIMEOUT_MS,
+  operationTimeoutMs: env.DB_OPERATION_TIMEOUT_MS,
+  // Production migrates as a separate deploy step; development migrates on start.
+  migrateOnStart: env.MIGRATE_ON_START ?? env.NODE_ENV !== 'production',
+  pruneIntervalSeconds: env.PRUNE_INTERVAL_SECONDS,
+})
+
+/** Only the database settings: what the db:* commands need, without requiring signing keys. */
+export function loadDatabaseConfig(source: NodeJS.ProcessEnv = process.env): Config['database'] {
+  const schema = envSchema.pick({
+    NODE_ENV: true,
+    DATABASE_URL: true,
+    DB_POOL_SIZE: true,
+    DB_CONNECT_TIMEOUT_MS: true,
+    DB_ACQUIRE_TIMEOUT_MS: true,
+    DB_OPERATION_TIMEOUT_MS: true,
+    MIGRATE_ON_START: true,
+    PRUNE_INTERVAL_SECONDS: true,
+  })
+  return databaseConfigOf(parseEnv(schema, source))
+}
+
+/**
+ * Validates the whole environment once, at start-up. Every problem is reported together, so an operator
+ * fixes them in one pass; nothing else in the code base reads process.env.
+ */
+export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
+  const env = parseEnv(envSchema, source)
+
+  const problems: string[] = []
+  const keys = checkKeys(env, problems)
+  if (env.REMEMBER_ME_TTL_SECONDS < env.REFRESH_TOKEN_TTL_SECONDS) {
+    problems.push('REMEMBER_ME_TTL_SECONDS must not be shorter than REFRESH_TOKEN_TTL_SECONDS')
+  }
+  if (env.DB_OPERATION_TIMEOUT_MS < env.DB_ACQUIRE_TIMEOUT_MS) {
+    problems.push('DB_OPERATION_TIMEOUT_MS must not be shorter than DB_ACQUIRE_TIMEOUT_MS')
+  }
+  if (env.ACCESS_TOKEN_TTL_SECONDS >= env.REFRESH_TOKEN_TTL_SECONDS) {
+    problems.push('ACCESS_TOKEN_TTL_SECONDS must be shorter than REFRESH_TOKEN_TTL_SECONDS')
+  }
+  if (env.REFRESH_REUSE_GRACE_SECONDS > 60) {
+    problems.push('REFRESH_REUSE_GRACE_SECONDS above 60 lets a stolen refresh token be replayed for too long')
+  }
+  // Below 10 is too cheap to slow down an offline guesser; only the test suite may go lower, for speed.
+  if (env.BCRYPT_COST < 10 && env.NODE_ENV !== 'test') {
+    problems.push('BCRYPT_COST must be at least 10 (lower values are accepted only with NODE_ENV=test)')
+  }
+  let keySet: KeySet | undefined
+  if (problems.length === 0) {
+    try {
+      keySet = loadKeySet(keys)
+    } catch (error) {
+      if (!(error instanceof KeySetError)) throw error
+      problems.push(...error.problems)
+    }
+  }
+  if (problems.length > 0 || !keySet) throw new ConfigError(problems)
+
+  return {
+    env: env.NODE_ENV,
+    host: env.HOST,
+    port: env.PORT,
+    logLevel: env.LOG_LEVEL,
+    database: databaseConfigOf(env),
+    jwt: {
+      issuer: env.JWT_ISSUER,
+      audience: env.JWT_AUDIENCE,
+      keys: keySet,
+      clockToleranceSeconds: env.JWT_CLOCK_TOLERANCE_SECONDS,
+      accessTtlSeconds: env.ACCESS_TOKEN_TTL_SECONDS,
+      refreshTtlSeconds: env.REFRESH_TOKEN_TTL_SECONDS,
+      rememberMeTtlSeconds: env.REMEMBER_ME_TTL_SECONDS,
+      reuseGraceSeconds: env.REFRESH_REUSE_GRACE_SECONDS,
+    },
+    passwords: { bcryptCost: env.BCRYPT_COST },
+    http: { corsOrigins: env.CORS_ORIGINS, cookieSecure: env.COOKIE_SECURE },
+  }
+}

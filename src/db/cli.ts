@@ -1,0 +1,99 @@
+import { parseArgs } from 'node:util'
+import { systemClock } from '../clock.js'
+import { ConfigError, loadDatabaseConfig, type Config } from '../config.js'
+import { openDatabase } from './prisma.js'
+import { MIGRATIONS_DIR, migrateDatabase, openSession } from './migrate.js'
+import { readMigrations } from './migration-files.js'
+import { MigrationError, migrationStatus } from './migrator.js'
+import { createRevokedTokenRepository } from '../tokens/revoked-token-repository.js'
+import { createDenylistPruner } from '../tokens/denylist-pruner.js'
+
+const USAGE = `usage: node dist/db/cli.js <command>
+
+  migrate [--create-database]   apply pending migrations (prisma migrate deploy, or the built-in applier)
+  check                         connect, print the server version and pending or failed migrations;
+                                exits 1 when the database is unreachable or behind
+  prune                         delete expired denylist rows, in batches, with progress`
+
+/** Prints a URL with its password masked. */
+const safeUrl = (url: string) => url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@')
+
+async function migrate(databaseUrl: string, createDatabase: boolean): Promise<number> {
+  await migrateDatabase(databaseUrl, { createDatabase, log: (line) => console.log(line) })
+  return 0
+}
+
+async function check(databaseUrl: string): Promise<number> {
+  console.log(`Database: ${safeUrl(databaseUrl)}`)
+  const session = await openSession(databaseUrl)
+  try {
+    const [row] = await session.query<{ version: string }[]>('SELECT VERSION() AS version')
+    console.log(`Connected: server version ${row?.version ?? 'unknown'}`)
+    const status = await migrationStatus(session, await readMigrations(MIGRATIONS_DIR))
+    console.log(`Applied migrations: ${status.applied.length}`)
+    for (const record of status.failed) console.log(`FAILED: ${record.migrationName} (started ${record.startedAt.toISOString()})`)
+    for (const record of status.edited) console.log(`CHANGED AFTER APPLYING: ${record.migrationName}`)
+    for (const file of status.pending) console.log(`Pending: ${file.name}`)
+    const healthy = status.failed.length === 0 && status.edited.length === 0 && status.pending.length === 0
+    console.log(healthy ? 'Database schema is up to date.' : 'Database schema is NOT up to date: run npm run db:migrate.')
+    return healthy ? 0 : 1
+  } finally {
+    await session.end()
+  }
+}
+
+async function prune(database: Config['database']): Promise<number> {
+  const db = openDatabase(database)
+  try {
+    const pruner = createDenylistPruner({ revocations: createRevokedTokenRepository(db.prisma), clock: systemClock })
+    let last = 0
+    const deleted = await pruner.prune({
+      onBatch: (total) => {
+        if (total - last >= 10_000) {
+          console.log(`... ${total} rows deleted so far`)
+          last = total
+        }
+      },
+    })
+    console.log(`Pruned ${deleted} expired denylist row(s).`)
+    return 0
+  } finally {
+    await db.close()
+  }
+}
+
+async function main(): Promise<number> {
+  const { positionals, values } = parseArgs({
+    allowPositionals: true,
+    options: { 'create-database': { type: 'boolean', default: false }, help: { type: 'boolean', default: false } },
+  })
+  const [command] = positionals
+  if (values.help || !command) {
+    console.log(USAGE)
+    return command ? 0 : 2
+  }
+  const database = loadDatabaseConfig()
+  switch (command) {
+    case 'migrate':
+      return migrate(database.url, values['create-database'] ?? false)
+    case 'check':
+      return check(database.url)
+    case 'prune':
+      return prune(database)
+    default:
+      console.error(`unknown command ${command}\n${USAGE}`)
+      return 2
+  }
+}
+
+try {
+  process.exitCode = await main()
+} catch (error) {
+  if (error instanceof ConfigError || error instanceof MigrationError) {
+    console.error(error.message)
+  } else {
+    const { code, message } = error as { code?: string; message?: string }
+    console.error(`Database error${code ? ` (${code})` : ''}: ${message ?? String(error)}`)
+  }
+  process.exitCode = 1
+}

@@ -1,0 +1,112 @@
+import { spawn } from 'node:child_process'
+import { accessSync, constants, readdirSync } from 'node:fs'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { createConnection, type Connection } from 'mariadb'
+import { databaseName, poolConfigFromUrl, serverUrl } from './connection-options.js'
+import { readMigrations } from './migration-files.js'
+import { deployMigrations, type DeployResult } from './migrator.js'
+
+// src/db and dist/db sit at the same depth below the project root.
+export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url))
+export const MIGRATIONS_DIR = path.join(PROJECT_ROOT, 'prisma', 'migrations')
+const STUB_ENGINE = 'schema-engine-unavailable.sh'
+
+const CONNECTION_LIMITS = { poolSize: 1, connectTimeoutMs: 5000, acquireTimeoutMs: 5000 }
+
+/** A single session (advisory locks are per session) that may run multi-statement migration scripts. */
+export function openSession(databaseUrl: string): Promise<Connection> {
+  const { connectionLimit: _unused, acquireTimeout: _unused2, ...options } = poolConfigFromUrl(databaseUrl, CONNECTION_LIMITS)
+  return createConnection({ ...options, multipleStatements: true })
+}
+
+export async function createDatabaseIfMissing(databaseUrl: string): Promise<boolean> {
+  const name = databaseName(databaseUrl)
+  const connection = await openSession(serverUrl(databaseUrl))
+  try {
+    const result = await connection.query<{ warningStatus: number }>(
+      // The character set Prisma's `migrate dev` uses when it creates a MySQL database.
+      `CREATE DATABASE IF NOT EXISTS \`${name.replaceAll('`', '``')}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`,
+    )
+    return result.warningStatus === 0
+  } finally {
+    await connection.end()
+  }
+}
+
+/** The path of a usable Prisma schema engine, or undefined where none can be had (air-gapped hosts). */
+export function findSchemaEngine(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const candidates: string[] = []
+  if (env.PRISMA_SCHEMA_ENGINE_BINARY) candidates.push(env.PRISMA_SCHEMA_ENGINE_BINARY)
+  const enginesDir = path.join(PROJECT_ROOT, 'node_modules', '@prisma', 'engines')
+  try {
+    for (const file of readdirSync(enginesDir)) if (file.startsWith('schema-engine')) candidates.push(path.join(enginesDir, file))
+  } catch {
+    // No engines package directory: nothing downloaded.
+  }
+  return candidates.find((candidate) => {
+    if (path.basename(candidate) === STUB_ENGINE) return false
+    try {
+      accessSync(candidate, constants.X_OK)
+      return true
+    } catch {
+      return false
+    }
+  })
+}
+
+function runPrismaMigrateDeploy(databaseUrl: string, engine: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('npx', ['--no-install', 'prisma', 'migrate', 'deploy'], {
+      cwd: PROJECT_ROOT,
+      stdio: 'inherit',
+      env: { ...process.env, DATABASE_URL: databaseUrl, PRISMA_SCHEMA_ENGINE_BINARY: engine, PRISMA_HIDE_UPDATE_MESSAGE: '1' },
+    })
+    child.on('error', reject)
+    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`prisma migrate deploy exited with ${code}`))))
+  })
+}
+
+export interface MigrateOptions {
+  createDatabase?: boolean
+  log?: (line: string) => void
+  /** Force the built-in applier even where Prisma's engine is present (tests). */
+  builtIn?: boolean
+}
+
+export type MigratePath = 'prisma migrate deploy' | 'built-in applier'
+
+/**
+ * Brings the database up to date with prisma/migrations: `prisma migrate deploy` when Prisma's schema
+ * engine is available, otherwise the built-in applier, which keeps the same `_prisma_migrations`
+ * bookkeeping so the two can take turns on one database.
+ */
+export async function migrateDatabase(
+  databaseUrl: string,
+  options: MigrateOptions = {},
+): Promise<DeployResult & { path: MigratePath }> {
+  const log = options.log ?? (() => undefined)
+  if (options.createDatabase && (await createDatabaseIfMissing(databaseUrl))) {
+    log(`Created database ${databaseName(databaseUrl)}`)
+  }
+  const engine = options.builtIn ? undefined : findSchemaEngine()
+  if (engine) {
+    log(`Migrating with prisma migrate deploy (schema engine: ${engine})`)
+    await runPrismaMigrateDeploy(databaseUrl, engine)
+    return { path: 'prisma migrate deploy', applied: [], alreadyApplied: 0 }
+  }
+  log('Migrating with the built-in applier (Prisma schema engine not installed; same _prisma_migrations bookkeeping)')
+  const files = await readMigrations(MIGRATIONS_DIR)
+  const connection = await openSession(databaseUrl)
+  try {
+    const result = await deployMigrations(connection, files, { log })
+    log(
+      result.applied.length === 0
+        ? `Database is up to date: ${result.alreadyApplied} migration(s) already applied`
+        : `Applied ${result.applied.length} migration(s); ${result.alreadyApplied} were already applied`,
+    )
+    return { path: 'built-in applier', ...result }
+  } finally {
+    await connection.end()
+  }
+}

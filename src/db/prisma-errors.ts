@@ -1,0 +1,31 @@
+import { Prisma } from '../generated/prisma/client.js'
+
+/** True for Prisma's "unique constraint failed" (P2002): the row was already there. */
+export function isUniqueViolation(error: unknown): boolean {
+  return error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002'
+}
+
+/**
+ * True for anything the database layer throws: Prisma's error classes, and driver errors that reach
+ * us unwrapped. The error handler answers these with 503 and never shows their text.
+ */
+export function isDatabaseError(error: unknown): boolean {
+  if (
+    error instanceof Prisma.PrismaClientKnownRequestError ||
+    error instanceof Prisma.PrismaClientUnknownRequestError ||
+    error instanceof Prisma.PrismaClientInitializationError ||
+    error instanceof Prisma.PrismaClientRustPanicError
+  ) {
+    return true
+  }
+  if (typeof error !== 'object' || error === null) return false
+  const { name, sqlState } = error as { name?: unknown; sqlState?: unknown }
+  return name === 'DriverAdapterError' || name === 'SqlError' || name === 'DatabaseTimeoutError' || typeof sqlState === 'string'
+}
+
+/** A MariaDB driver error raised while a new connection was being set up (SQLSTATE 08S01, fatal). */
+export function isConnectionSetupError(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false
+  const { name, fatal, sqlState } = error as { name?: unknown; fatal?: unknown; sqlState?: unknown }
+  return name === 'SqlError' && fatal === true && sqlState === '08S01'
+}

@@ -1,0 +1,62 @@
+import { PrismaMariaDb } from '@prisma/adapter-mariadb'
+import { createPool, type Pool } from 'mariadb'
+import { PrismaClient } from '../generated/prisma/client.js'
+import type { Config } from '../config.js'
+import { poolConfigFromUrl } from './connection-options.js'
+
+/** A database call that outlived its deadline; answered with 503 like any other database failure. */
+export class DatabaseTimeoutError extends Error {
+  constructor(ms: number) {
+    super(`database operation did not finish within ${ms} ms`)
+    this.name = 'DatabaseTimeoutError'
+  }
+}
+
+function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new DatabaseTimeoutError(ms)), ms)
+  })
+  return Promise.race([work, deadline]).finally(() => clearTimeout(timer))
+}
+
+function createClient(pool: Pool, operationTimeoutMs: number) {
+  // Every Prisma call gets a client-side deadline on top of the pool's acquire timeout and the server's
+  // statement timeout: those do not fire when the network silently drops packets.
+  return new PrismaClient({ adapter: new PrismaMariaDb(pool) }).$extends({
+    query: {
+      $allOperations({ args, query }) {
+        return withDeadline(query(args), operationTimeoutMs)
+      },
+    },
+  })
+}
+
+export type Db = ReturnType<typeof createClient>
+
+export interface Database {
+  prisma: Db
+  pool: Pool
+  close(): Promise<void>
+}
+
+/**
+ * One bounded MariaDB pool per process, shared by Prisma (through the driver adapter) and the health
+ * check. Opening it does not wait for the database: the server starts, and answers /health/ready with
+ * 503, while the database is still down.
+ */
+export function openDatabase(config: Config['database']): Database {
+  const pool = createPool(poolConfigFromUrl(config.url, config))
+  const prisma = createClient(pool, config.operationTimeoutMs)
+  // Connect in the background: the adapter's first connection probes the server version, and a request
+  // should not pay for that probe on top of its own query when the database is down.
+  prisma.$connect().catch(() => undefined)
+  return {
+    prisma,
+    pool,
+    async close() {
+      await prisma.$disconnect()
+      await pool.end()
+    },
+  }
+}

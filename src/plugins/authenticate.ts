@@ -1,0 +1,46 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
+import fp from 'fastify-plugin'
+import { PROBLEMS, ProblemError } from '../errors/problem.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** onRequest hook for Bearer routes: verifies the access token (no database) into request.user. */
+    authenticate: (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => void
+  }
+}
+
+const REALM = 'jwt-auth-api'
+
+/** RFC 6750 §3: a missing token gets a bare challenge, a bad one says invalid_token. */
+function challenge(problem: ProblemError): ProblemError {
+  const header =
+    problem.code === 'token_missing'
+      ? `Bearer realm="${REALM}"`
+      : `Bearer realm="${REALM}", error="invalid_token", error_description="${PROBLEMS[problem.code].title}"`
+  return new ProblemError(problem.code, problem.detail, { headers: { 'www-authenticate': header } })
+}
+
+async function authenticate(app: FastifyInstance) {
+  const { verifier } = app.tokens
+
+  // Callback style on purpose: this runs on every protected request and an async hook costs a promise.
+  function authenticateRequest(request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction) {
+    const header = request.headers.authorization?.trim()
+    try {
+      if (header === undefined || header === '' || header.toLowerCase() === 'bearer') {
+        throw new ProblemError('token_missing', 'Send the access token as: Authorization: Bearer <token>')
+      }
+      if (header.length < 8 || header.slice(0, 7).toLowerCase() !== 'bearer ') {
+        throw new ProblemError('token_invalid', 'The Authorization header must be: Bearer <token>')
+      }
+      request.user = verifier.verifyAccess(header.slice(7).trim())
+      done()
+    } catch (error) {
+      done(error instanceof ProblemError && error.status === 401 ? challenge(error) : (error as Error))
+    }
+  }
+
+  app.decorate('authenticate', authenticateRequest)
+}
+
+export default fp(authenticate, { name: 'authenticate', dependencies: ['tokens'] })

@@ -1,0 +1,137 @@
+import type { CookieSerializeOptions } from '@fastify/cookie'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
+import { z } from 'zod'
+import type { Session } from '../auth/auth-service.js'
+import {
+  credentialsSchema,
+  loginSchema,
+  problemResponses,
+  refreshTokenBodySchema,
+  tokenResponseSchema,
+  userSchema,
+} from '../auth/auth-schemas.js'
+import { ProblemError } from '../errors/problem.js'
+
+export const REFRESH_COOKIE = 'refresh_token'
+export const CSRF_HEADER = 'x-requested-with'
+const CSRF_VALUE = 'XMLHttpRequest'
+
+export interface AuthRoutesOptions {
+  cookieSecure: boolean
+}
+
+type TokenSource = { token: string; from: 'body' | 'cookie' }
+
+// Either the cookie with the CSRF header, or no scheme at all (the token travels in the body).
+const refreshSecurity: { [name: string]: string[] }[] = [{ refreshCookie: [], csrfHeader: [] }, {}]
+
+const authRoutes: FastifyPluginAsyncZod<AuthRoutesOptions> = async (app, options) => {
+  const cookieBase: CookieSerializeOptions = {
+    httpOnly: true,
+    secure: options.cookieSecure,
+    sameSite: 'strict',
+    // Sent only to /auth/*: never to pages, never with ordinary API calls.
+    path: '/auth',
+  }
+
+  function sendSession(reply: FastifyReply, session: Session, transport: 'body' | 'cookie') {
+    if (transport === 'cookie') {
+      reply.setCookie(REFRESH_COOKIE, session.refreshToken, {
+        ...cookieBase,
+        // A session cookie dies with the browser; remember-me keeps it until the login expires.
+        maxAge: session.rememberMe ? session.refreshExpiresIn : undefined,
+      })
+    }
+    return reply.send({
+      tokenType: 'Bearer' as const,
+      accessToken: session.accessToken,
+      expiresIn: session.expiresIn,
+      refreshToken: transport === 'body' ? session.refreshToken : undefined,
+      refreshExpiresIn: session.refreshExpiresIn,
+    })
+  }
+
+  /**
+   * The body wins; otherwise the cookie, which a browser attaches by itself. Custom headers cannot be
+   * sent cross-site without a CORS preflight we would refuse, so X-Requested-With proves the caller is
+   * our own script and not a forged form post. Checked before the token is touched.
+   */
+  function refreshTokenOf(request: FastifyRequest, body: z.infer<typeof refreshTokenBodySchema>): TokenSource {
+    if (body?.refreshToken) return { token: body.refreshToken, from: 'body' }
+    const cookie = request.cookies[REFRESH_COOKIE]
+    if (!cookie) throw new ProblemError('token_missing', 'Send the refresh token in the body or the refresh_token cookie')
+    if (request.headers[CSRF_HEADER] !== CSRF_VALUE) {
+      throw new ProblemError('csrf_failed', `Requests that use the refresh_token cookie must send ${'X-Requested-With'}: ${CSRF_VALUE}`)
+    }
+    return { token: cookie, from: 'cookie' }
+  }
+
+  app.post('/auth/register', {
+    schema: {
+      tags: ['auth'],
+      summary: 'Create an account',
+      body: credentialsSchema,
+      response: { 201: userSchema, ...problemResponses(400, 409, 413, 415, 429, 503) },
+    },
+    handler: async (request, reply) => reply.code(201).send(await app.auth.register(request.body)),
+  })
+
+  app.post('/auth/login', {
+    schema: {
+      tags: ['auth'],
+      summary: 'Log in: get an access token and a refresh token',
+      body: loginSchema,
+      response: { 200: tokenResponseSchema, ...problemResponses(400, 401, 413, 415, 429, 503) },
+    },
+    handler: async (request, reply) => {
+      const { email, password, rememberMe, transport } = request.body
+      return sendSession(reply, await app.auth.login({ email, password, rememberMe }), transport)
+    },
+  })
+
+  app.post('/auth/refresh', {
+    schema: {
+      tags: ['auth'],
+      summary: 'Exchange a refresh token for a new pair (rotation)',
+      security: refreshSecurity,
+      body: refreshTokenBodySchema,
+      response: { 200: tokenResponseSchema, ...problemResponses(400, 401, 403, 413, 415, 429, 503) },
+    },
+    handler: async (request, reply) => {
+      const { token, from } = refreshTokenOf(request, request.body)
+      return sendSession(reply, await app.auth.refresh(token), from)
+    },
+  })
+
+  app.post('/auth/logout', {
+    schema: {
+      tags: ['auth'],
+      summary: 'End this login (revokes its refresh token family)',
+      security: refreshSecurity,
+      body: refreshTokenBodySchema,
+      response: { 204: z.null().meta({ description: 'Logged out; the cookie is cleared' }), ...problemResponses(400, 401, 403, 413, 415, 429, 503) },
+    },
+    handler: async (request, reply) => {
+      const { token } = refreshTokenOf(request, request.body)
+      await app.auth.logout(token)
+      return reply.clearCookie(REFRESH_COOKIE, cookieBase).code(204).send(null)
+    },
+  })
+
+  app.post('/auth/logout-all', {
+    onRequest: [app.authenticate],
+    schema: {
+      tags: ['auth'],
+      summary: 'End every login of this user so far',
+      security: [{ bearerAuth: [] }],
+      response: { 204: z.null().meta({ description: 'Every refresh token issued so far is revoked' }), ...problemResponses(401, 429, 503) },
+    },
+    handler: async (request, reply) => {
+      await app.auth.logoutAll(request.user.sub)
+      return reply.clearCookie(REFRESH_COOKIE, cookieBase).code(204).send(null)
+    },
+  })
+}
+
+export default authRoutes

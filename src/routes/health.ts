@@ -1,0 +1,36 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
+import { z } from 'zod'
+import { problemResponses } from '../auth/auth-schemas.js'
+import { ProblemError } from '../errors/problem.js'
+
+const status = z.object({ status: z.literal('ok') })
+
+export interface HealthOptions {
+  /** Resolves when the database answers a trivial query. */
+  pingDatabase: () => Promise<void>
+}
+
+const healthRoutes: FastifyPluginAsyncZod<HealthOptions> = async (app, options) => {
+  app.get('/health/live', {
+    schema: { tags: ['health'], summary: 'The process is up', response: { 200: status } },
+    handler: async () => ({ status: 'ok' as const }),
+  })
+
+  app.get('/health/ready', {
+    schema: {
+      tags: ['health'],
+      summary: 'The process can serve every route: the database answers',
+      response: { 200: status.extend({ database: z.literal('up') }), ...problemResponses(503) },
+    },
+    handler: async () => {
+      try {
+        await options.pingDatabase()
+      } catch {
+        throw new ProblemError('service_unavailable', 'The database is not reachable', { headers: { 'retry-after': '2' } })
+      }
+      return { status: 'ok' as const, database: 'up' as const }
+    },
+  })
+}
+
+export default healthRoutes

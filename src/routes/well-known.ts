@@ -1,0 +1,23 @@
+import type { JsonWebKey } from 'node:crypto'
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
+import { z } from 'zod'
+
+const jwkSchema = z
+  .looseObject({ kty: z.string(), kid: z.string(), alg: z.string(), use: z.literal('sig') })
+  .meta({ id: 'JsonWebKey' })
+
+const wellKnownRoutes: FastifyPluginAsyncZod<{ jwks: { keys: JsonWebKey[] } }> = async (app, options) => {
+  app.get('/.well-known/jwks.json', {
+    schema: {
+      tags: ['keys'],
+      summary: 'Public keys that verify this API’s tokens (RFC 7517 JWK Set)',
+      response: { 200: z.object({ keys: z.array(jwkSchema) }) },
+    },
+    handler: async (_request, reply) => {
+      reply.header('cache-control', 'public, max-age=300')
+      return options.jwks as { keys: z.infer<typeof jwkSchema>[] }
+    },
+  })
+}
+
+export default wellKnownRoutes

@@ -1,0 +1,25 @@
+export type Role = 'user' | 'admin'
+
+// JOSE `typ` values (RFC 8725 §3.11); the access type is the one RFC 9068 registers.
+export const ACCESS_TOKEN_TYPE = 'at+jwt'
+export const REFRESH_TOKEN_TYPE = 'refresh+jwt'
+
+/** What an access token says about its holder; enough to serve /me with no database. */
+export interface AccessClaims {
+  sub: string
+  email: string
+  role: Role
+  jti: string
+  iat: number
+  exp: number
+}
+
+/** A refresh token names its user, its family (one per login) and itself. */
+export interface RefreshClaims {
+  sub: string
+  /** Family id: a UUIDv7 minted at login, kept by every rotation of that login. */
+  fid: string
+  jti: string
+  iat: number
+  exp: number
+}

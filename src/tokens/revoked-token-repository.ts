@@ -1,0 +1,114 @@
+import type { Prisma } from '../generated/prisma/client.js'
+import type { Db } from '../db/prisma.js'
+import type { RevocationReason } from '../generated/prisma/enums.js'
+import { isUniqueViolation } from '../db/prisma-errors.js'
+
+export interface Rotation {
+  successorJti: string
+  revokedAt: Date
+}
+
+export interface RevocationState {
+  /** The token's family, or every family of its user, has been revoked. */
+  familyRevoked: boolean
+  /** Set when this very token was already rotated. */
+  rotation: Rotation | null
+}
+
+export interface RotationRecord {
+  jti: string
+  userId: string
+  successorJti: string
+  revokedAt: Date
+  expiresAt: Date
+}
+
+export interface FamilyRevocation {
+  familyId: string
+  userId: string
+  reason: RevocationReason
+  revokedAt: Date
+  expiresAt: Date
+}
+
+export interface UserRevocation {
+  /** Every family id of the user that sorts below this one belongs to a login it revokes. */
+  cutoffId: string
+  userId: string
+  reason: RevocationReason
+  revokedAt: Date
+  expiresAt: Date
+}
+
+/** The refresh-token denylist (`revoked_tokens`). The only module that reads or writes it. */
+export function createRevokedTokenRepository(prisma: Db) {
+  /** Inserts a row keyed on its primary key; false when a row with that id is already there. */
+  async function insertOnce(data: Prisma.RevokedTokenUncheckedCreateInput): Promise<boolean> {
+    try {
+      await prisma.revokedToken.create({ data, select: { id: true } })
+      return true
+    } catch (error) {
+      if (isUniqueViolation(error)) return false
+      throw error
+    }
+  }
+
+  return {
+    /** One indexed read: the token's own row, its family's row, and a later user-wide cut-off. */
+    async stateOf(token: { jti: string; fid: string; sub: string }): Promise<RevocationState> {
+      const rows = await prisma.revokedToken.findMany({
+        where: {
+          OR: [{ id: { in: [token.jti, token.fid] } }, { userId: token.sub, scope: 'user', id: { gt: token.fid } }],
+        },
+        select: { id: true, scope: true, successorJti: true, revokedAt: true },
+        take: 3,
+      })
+      let familyRevoked = false
+      let rotation: Rotation | null = null
+      for (const row of rows) {
+        if (row.scope === 'token' && row.id === token.jti && row.successorJti) {
+          rotation = { successorJti: row.successorJti, revokedAt: row.revokedAt }
+        } else if (row.scope !== 'token') {
+          familyRevoked = true
+        }
+      }
+      return { familyRevoked, rotation }
+    },
+
+    /**
+     * Records that `jti` was rotated, keyed on its primary key: of any number of concurrent rotations of
+     * one token, exactly one insert succeeds. Returns false when another request got there first.
+     */
+    recordRotation(record: RotationRecord): Promise<boolean> {
+      const { jti, successorJti, ...rest } = record
+      return insertOnce({ id: jti, scope: 'token', reason: 'rotated', successorJti, ...rest })
+    },
+
+    async findRotation(jti: string): Promise<Rotation | null> {
+      const row = await prisma.revokedToken.findUnique({
+        where: { id: jti },
+        select: { scope: true, successorJti: true, revokedAt: true },
+      })
+      return row?.scope === 'token' && row.successorJti ? { successorJti: row.successorJti, revokedAt: row.revokedAt } : null
+    },
+
+    /** Revokes a whole family; revoking it again is a no-op. */
+    async revokeFamily(revocation: FamilyRevocation): Promise<void> {
+      const { familyId, ...rest } = revocation
+      await insertOnce({ id: familyId, scope: 'family', ...rest })
+    },
+
+    /** Revokes every family of the user up to the cut-off; a second call in the same millisecond is a no-op. */
+    async revokeAllOfUser(revocation: UserRevocation): Promise<void> {
+      const { cutoffId, ...rest } = revocation
+      await insertOnce({ id: cutoffId, scope: 'user', ...rest })
+    },
+
+    /** Deletes up to `limit` rows that expired before `before`; small batches keep each lock short. */
+    deleteExpiredBatch(before: Date, limit: number): Promise<number> {
+      return prisma.$executeRaw`DELETE FROM revoked_tokens WHERE expires_at < ${before} ORDER BY expires_at LIMIT ${limit}`
+    },
+  }
+}
+
+export type RevokedTokenRepository = ReturnType<typeof createRevokedTokenRepository>

@@ -1,0 +1,53 @@
+import { randomUUID } from 'node:crypto'
+import type { Clock } from '../clock.js'
+import type { AccessClaims, RefreshClaims, Role } from './claims.js'
+
+/** Signs a complete payload. Provided by @fastify/jwt (src/plugins/tokens.ts), one signer per token type. */
+export type SignFn = (payload: Record<string, unknown>) => string
+
+export interface TokenIssuerOptions {
+  signAccess: SignFn
+  signRefresh: SignFn
+  accessTtlSeconds: number
+  clock: Clock
+}
+
+export interface TokenSubject {
+  id: string
+  email: string
+  role: Role
+}
+
+export interface IssuedAccessToken {
+  token: string
+  expiresIn: number
+}
+
+export function createTokenIssuer(options: TokenIssuerOptions) {
+  return {
+    issueAccess(user: TokenSubject): IssuedAccessToken {
+      const iat = Math.floor(options.clock.now() / 1000)
+      const claims: AccessClaims = {
+        sub: user.id,
+        email: user.email,
+        role: user.role,
+        jti: randomUUID(),
+        iat,
+        exp: iat + options.accessTtlSeconds,
+      }
+      return { token: options.signAccess({ ...claims }), expiresIn: options.accessTtlSeconds }
+    },
+
+    /**
+     * Signs a refresh token from its claims alone, always with the same claim order. The same claims give
+     * the same token (EdDSA, HS256 and RS256 signatures are deterministic), which is what lets the grace
+     * window hand a racing tab the very successor another tab already received.
+     */
+    issueRefresh(claims: RefreshClaims): string {
+      const { sub, fid, jti, iat, exp } = claims
+      return options.signRefresh({ sub, fid, jti, iat, exp })
+    },
+  }
+}
+
+export type TokenIssuer = ReturnType<typeof createTokenIssuer>

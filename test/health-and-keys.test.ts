@@ -1,0 +1,43 @@
+import { createPublicKey, verify } from 'node:crypto'
+import t from 'tap'
+import { build } from './helpers/build.js'
+import { session } from './helpers/http.js'
+
+t.test('health and keys', async (t) => {
+  const { app } = await build(t)
+
+  t.test('GET /health/live and /health/ready answer 200 with the database up', async (t) => {
+    const live = await app.inject({ url: '/health/live' })
+    t.equal(live.statusCode, 200)
+    t.same(live.json(), { status: 'ok' })
+    const ready = await app.inject({ url: '/health/ready' })
+    t.equal(ready.statusCode, 200)
+    t.same(ready.json(), { status: 'ok', database: 'up' })
+  })
+
+  t.test('GET /.well-known/jwks.json serves public keys that verify our tokens', async (t) => {
+    const response = await app.inject({ url: '/.well-known/jwks.json' })
+    t.equal(response.statusCode, 200)
+    t.match(response.headers['cache-control'], /max-age=\d+/)
+    const { keys } = response.json<{ keys: Record<string, string>[] }>()
+    t.equal(keys.length, 1)
+    const [jwk] = keys
+    t.match(jwk, { kty: 'OKP', crv: 'Ed25519', alg: 'EdDSA', use: 'sig' })
+    t.notOk('d' in jwk!, 'no private part')
+
+    const { tokens } = await session(app)
+    const [header, payload, signature] = tokens.accessToken.split('.')
+    t.equal(JSON.parse(Buffer.from(header!, 'base64url').toString()).kid, jwk!.kid)
+    const key = createPublicKey({ key: jwk as never, format: 'jwk' })
+    t.ok(verify(null, Buffer.from(`${header}.${payload}`), key, Buffer.from(signature!, 'base64url')), 'signature verifies')
+  })
+
+  t.test('GET /openapi.json and /docs', async (t) => {
+    const spec = await app.inject({ url: '/openapi.json' })
+    t.equal(spec.statusCode, 200)
+    t.equal(spec.json().openapi, '3.1.0')
+    const docs = await app.inject({ url: '/docs/' })
+    t.equal(docs.statusCode, 200)
+    t.match(docs.headers['content-type'], /text\/html/)
+  })
+})

@@ -1,0 +1,42 @@
+import type { FastifyInstance } from 'fastify'
+import { buildApp } from '../../src/app.js'
+import { loadConfig, type Config } from '../../src/config.js'
+import { ManualClock } from './clock.js'
+import { createTestDatabase, type TestDatabase } from './database.js'
+
+export interface TestApp {
+  app: FastifyInstance
+  config: Config
+  clock: ManualClock
+  database: TestDatabase
+}
+
+interface Teardown {
+  teardown(fn: () => unknown): void
+}
+
+/** Test settings: cheap bcrypt, quiet logs, no background pruning. Overridable per test. */
+export const TEST_ENV: NodeJS.ProcessEnv = {
+  NODE_ENV: 'test',
+  LOG_LEVEL: 'silent',
+  BCRYPT_COST: '4',
+  PRUNE_INTERVAL_SECONDS: '0',
+  COOKIE_SECURE: 'true',
+  CORS_ORIGINS: 'https://app.example.com',
+}
+
+/**
+ * The real app on a fresh, migrated database of its own, with a manual clock. Closed and dropped when
+ * the test ends. Nothing listens on a port: tests talk to it with app.inject().
+ */
+export async function build(t: Teardown, env: NodeJS.ProcessEnv = {}, { clock = new ManualClock() } = {}): Promise<TestApp> {
+  const database = await createTestDatabase(null)
+  const config = loadConfig({ ...TEST_ENV, DATABASE_URL: database.url, ...env })
+  const app = await buildApp(config, { clock })
+  t.teardown(async () => {
+    await app.close()
+    await database.drop()
+  })
+  await app.ready()
+  return { app, config, clock, database }
+}

@@ -1,0 +1,74 @@
+import t from 'tap'
+import { buildApp } from '../src/app.js'
+import { loadConfig } from '../src/config.js'
+import { TEST_ENV } from './helpers/build.js'
+import { ManualClock } from './helpers/clock.js'
+import { createTestDatabase } from './helpers/database.js'
+import { me, post, problemOf, refresh, registerUser, login, uniqueEmail, PASSWORD } from './helpers/http.js'
+import { TcpProxy } from './helpers/tcp-proxy.js'
+
+/** Polls `check` until it passes or `ms` have gone by; returns the time it took. */
+async function within(ms: number, check: () => Promise<boolean>): Promise<number> {
+  const started = Date.now()
+  while (Date.now() - started < ms) {
+    if (await check()) return Date.now() - started
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  throw new Error(`not recovered within ${ms} ms`)
+}
+
+t.test('database outage: access tokens keep working, DB-bound routes answer 503, recovery needs no restart', async (t) => {
+  const database = await createTestDatabase(t)
+  const proxy = new TcpProxy()
+  await proxy.listen()
+  t.teardown(() => proxy.close())
+  const url = new URL(database.url)
+  url.port = String(proxy.port)
+  const config = loadConfig({ ...TEST_ENV, DATABASE_URL: url.toString() })
+  const app = await buildApp(config, { clock: new ManualClock() })
+  t.teardown(() => app.close())
+
+  const user = await registerUser(app)
+  const tokens = await login(app, user.email)
+  proxy.cut()
+
+  t.test('/me and /health/live answer 200 with the database gone', async (t) => {
+    for (let i = 0; i < 20; i++) t.equal((await me(app, tokens.accessToken)).statusCode, 200)
+    t.equal((await app.inject({ url: '/health/live' })).statusCode, 200)
+  })
+
+  t.test('/health/ready answers 503', async (t) => {
+    const response = await app.inject({ url: '/health/ready' })
+    t.equal(response.statusCode, 503)
+    t.equal(problemOf(response).code, 'service_unavailable')
+  })
+
+  t.test('login, register, refresh, logout answer 503 service_unavailable within 5 s', async (t) => {
+    const calls: [string, () => ReturnType<typeof post>][] = [
+      ['login', () => post(app, '/auth/login', { email: user.email, password: PASSWORD })],
+      ['register', () => post(app, '/auth/register', { email: uniqueEmail(), password: PASSWORD })],
+      ['refresh', () => refresh(app, tokens.refreshToken!)],
+      ['logout', () => post(app, '/auth/logout', { refreshToken: tokens.refreshToken })],
+      ['logout-all', () => app.inject({ method: 'POST', url: '/auth/logout-all', headers: { authorization: `Bearer ${tokens.accessToken}` } })],
+    ]
+    for (const [name, call] of calls) {
+      const started = Date.now()
+      const response = await call()
+      const elapsed = Date.now() - started
+      t.equal(response.statusCode, 503, name)
+      t.equal(problemOf(response).code, 'service_unavailable', name)
+      t.ok(response.headers['retry-after'], `${name}: Retry-After`)
+      t.ok(elapsed < 5000, `${name} answered in ${elapsed} ms`)
+      t.notMatch(response.body, /ECONNREFUSED|SqlError|pool|prisma/i, `${name}: no driver text`)
+    }
+  })
+
+  t.test('recovers without a restart, and the refresh attempted during the outage was not consumed', async (t) => {
+    proxy.restore()
+    const took = await within(5000, async () => (await app.inject({ url: '/health/ready' })).statusCode === 200)
+    t.ok(took < 5000, `ready again ${took} ms after the database came back`)
+    const response = await refresh(app, tokens.refreshToken!)
+    t.equal(response.statusCode, 200, 'the token still refreshes: nothing was consumed during the outage')
+    t.equal((await post(app, '/auth/login', { email: user.email, password: PASSWORD })).statusCode, 200)
+  })
+})

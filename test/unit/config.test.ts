@@ -1,0 +1,80 @@
+import { generateKeyPairSync } from 'node:crypto'
+import t from 'tap'
+import { ConfigError, loadConfig, loadDatabaseConfig } from '../../src/config.js'
+
+const problemsOf = (env: NodeJS.ProcessEnv): string[] => {
+  try {
+    loadConfig(env)
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems
+    throw error
+  }
+  throw new Error('expected a ConfigError')
+}
+
+t.test('defaults: a development server on 127.0.0.1:3000 with an ephemeral EdDSA key', async (t) => {
+  const config = loadConfig({})
+  t.match(config, {
+    env: 'development',
+    host: '127.0.0.1',
+    port: 3000,
+    database: { url: 'mysql://root@127.0.0.1:3306/jwt_api', migrateOnStart: true },
+    jwt: { accessTtlSeconds: 900, refreshTtlSeconds: 86_400, rememberMeTtlSeconds: 2_592_000, reuseGraceSeconds: 10 },
+    passwords: { bcryptCost: 12 },
+    http: { corsOrigins: [], cookieSecure: true },
+  })
+  t.equal(config.jwt.keys.ephemeral, true)
+  t.equal(config.jwt.keys.signing.algorithm, 'EdDSA')
+  t.equal(config.jwt.keys.jwks.keys.length, 1)
+})
+
+t.test('empty variables count as unset', async (t) => {
+  t.equal(loadConfig({ PORT: '', HOST: '' }).port, 3000)
+})
+
+t.test('lists every invalid value at once, by variable name', async (t) => {
+  const problems = problemsOf({ PORT: 'eighty', LOG_LEVEL: 'loud', DATABASE_URL: 'postgres://x/y', COOKIE_SECURE: 'maybe' })
+  t.equal(problems.length, 4)
+  for (const name of ['PORT', 'LOG_LEVEL', 'DATABASE_URL', 'COOKIE_SECURE']) {
+    t.ok(problems.some((problem) => problem.startsWith(`${name}:`)), name)
+  }
+})
+
+t.test('production refuses to start without a signing key and names the variable', async (t) => {
+  const problems = problemsOf({ NODE_ENV: 'production' })
+  t.match(problems, [/JWT_PRIVATE_KEY/])
+  t.match(problemsOf({ NODE_ENV: 'production', JWT_ALGORITHM: 'HS256' }), [/JWT_SECRET/])
+})
+
+t.test('production with a key: migrations are a separate deploy step unless MIGRATE_ON_START says otherwise', async (t) => {
+  const pem = generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString()
+  const config = loadConfig({ NODE_ENV: 'production', JWT_PRIVATE_KEY: pem })
+  t.equal(config.jwt.keys.ephemeral, false)
+  t.equal(config.database.migrateOnStart, false)
+  t.equal(loadConfig({ NODE_ENV: 'production', JWT_PRIVATE_KEY: pem, MIGRATE_ON_START: 'true' }).database.migrateOnStart, true)
+})
+
+t.test('checks relations between values', async (t) => {
+  t.match(problemsOf({ REMEMBER_ME_TTL_SECONDS: '60' }), [/REMEMBER_ME_TTL_SECONDS/])
+  t.match(problemsOf({ ACCESS_TOKEN_TTL_SECONDS: '100000' }), [/ACCESS_TOKEN_TTL_SECONDS/])
+  t.match(problemsOf({ BCRYPT_COST: '8' }), [/BCRYPT_COST/])
+  t.equal(loadConfig({ NODE_ENV: 'test', BCRYPT_COST: '4' }).passwords.bcryptCost, 4, 'only tests may go below 10')
+  t.match(problemsOf({ JWT_CLOCK_TOLERANCE_SECONDS: '31' }), [/JWT_CLOCK_TOLERANCE_SECONDS/])
+})
+
+t.test('HS256 needs a secret of at least 32 bytes', async (t) => {
+  t.match(problemsOf({ JWT_ALGORITHM: 'HS256', JWT_SECRET: 'too short' }), [/at least 32 bytes/])
+  t.equal(loadConfig({ JWT_ALGORITHM: 'HS256', JWT_SECRET: 'x'.repeat(32) }).jwt.keys.signing.algorithm, 'HS256')
+})
+
+t.test('a key of the wrong type for the algorithm is refused', async (t) => {
+  const pem = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'pem', type: 'pkcs8' }).toString()
+  t.match(problemsOf({ JWT_PRIVATE_KEY: pem }), [/ES256 key but JWT_ALGORITHM is EdDSA/])
+  t.match(problemsOf({ JWT_PRIVATE_KEY: 'not a key' }), [/JWT_PRIVATE_KEY/])
+})
+
+t.test('the db:* commands need only the database settings', async (t) => {
+  const database = loadDatabaseConfig({ NODE_ENV: 'production', DATABASE_URL: 'mysql://app:pw@db:3306/auth' })
+  t.equal(database.url, 'mysql://app:pw@db:3306/auth')
+  t.equal(database.migrateOnStart, false)
+})
