@@ -52,6 +52,18 @@ const envSchema = z.object({
 
 type Env = z.infer<typeof envSchema>
 
+/** Every variable the server reads; .env.example and the README list the same set (a test checks). */
+export const ENV_VARIABLES = Object.keys(envSchema.shape)
+
+/** Loads ./.env if there is one; variables already set in the environment win. */
+export function loadDotEnv(path = '.env'): void {
+  try {
+    process.loadEnvFile(path)
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
+  }
+}
+
 export interface Config {
   env: Env['NODE_ENV']
   host: string

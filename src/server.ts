@@ -1,6 +1,6 @@
 import closeWithGrace from 'close-with-grace'
 import { buildApp } from './app.js'
-import { ConfigError, loadConfig, type Config } from './config.js'
+import { ConfigError, loadConfig, loadDotEnv, type Config } from './config.js'
 import { migrateDatabase } from './db/migrate.js'
 import { MigrationError } from './db/migrator.js'
 import { isConnectionSetupError } from './db/prisma-errors.js'
@@ -30,6 +30,7 @@ async function migrateOrExit(config: Config): Promise<void> {
   }
 }
 
+loadDotEnv()
 const config = loadConfigOrExit()
 if (config.database.migrateOnStart) await migrateOrExit(config)
 

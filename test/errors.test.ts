@@ -66,3 +66,18 @@ t.test('every error is an RFC 9457 problem', async (t) => {
     t.match(response.headers['x-request-id'], /^[0-9a-f-]{36}$/)
   })
 })
+
+t.test('500 internal_error hides what went wrong', async (t) => {
+  const { app } = await build(t, {}, {
+    beforeReady: (app) => {
+      app.get('/boom', async () => {
+        throw new Error('SELECT password_hash FROM users failed at /srv/app/src/secret.ts:42')
+      })
+    },
+  })
+  const response = await app.inject({ url: '/boom' })
+  t.equal(response.statusCode, 500)
+  t.equal(response.headers['content-type'], 'application/problem+json; charset=utf-8')
+  t.match(problemOf(response), { status: 500, code: 'internal_error', detail: 'Something went wrong on our side' })
+  t.notMatch(response.body, /SELECT|password_hash|secret\.ts/)
+})

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util'
 import { systemClock } from '../clock.js'
-import { ConfigError, loadDatabaseConfig, type Config } from '../config.js'
+import { ConfigError, loadDatabaseConfig, loadDotEnv, type Config } from '../config.js'
 import { openDatabase } from './prisma.js'
 import { MIGRATIONS_DIR, migrateDatabase, openSession } from './migrate.js'
 import { readMigrations } from './migration-files.js'
@@ -72,6 +72,7 @@ async function main(): Promise<number> {
     console.log(USAGE)
     return command ? 0 : 2
   }
+  loadDotEnv()
   const database = loadDatabaseConfig()
   switch (command) {
     case 'migrate':

@@ -29,7 +29,11 @@ export const TEST_ENV: NodeJS.ProcessEnv = {
  * The real app on a fresh, migrated database of its own, with a manual clock. Closed and dropped when
  * the test ends. Nothing listens on a port: tests talk to it with app.inject().
  */
-export async function build(t: Teardown, env: NodeJS.ProcessEnv = {}, { clock = new ManualClock() } = {}): Promise<TestApp> {
+export async function build(
+  t: Teardown,
+  env: NodeJS.ProcessEnv = {},
+  { clock = new ManualClock(), beforeReady }: { clock?: ManualClock; beforeReady?: (app: FastifyInstance) => void } = {},
+): Promise<TestApp> {
   const database = await createTestDatabase(null)
   const config = loadConfig({ ...TEST_ENV, DATABASE_URL: database.url, ...env })
   const app = await buildApp(config, { clock })
@@ -37,6 +41,7 @@ export async function build(t: Teardown, env: NodeJS.ProcessEnv = {}, { clock = 
     await app.close()
     await database.drop()
   })
+  beforeReady?.(app)
   await app.ready()
   return { app, config, clock, database }
 }

@@ -1,6 +1,6 @@
 import { generateKeyPairSync } from 'node:crypto'
 import t from 'tap'
-import { ConfigError, loadConfig, loadDatabaseConfig } from '../../src/config.js'
+import { ConfigError, ENV_VARIABLES, loadConfig, loadDatabaseConfig } from '../../src/config.js'
 
 const problemsOf = (env: NodeJS.ProcessEnv): string[] => {
   try {
@@ -77,4 +77,14 @@ t.test('the db:* commands need only the database settings', async (t) => {
   const database = loadDatabaseConfig({ NODE_ENV: 'production', DATABASE_URL: 'mysql://app:pw@db:3306/auth' })
   t.equal(database.url, 'mysql://app:pw@db:3306/auth')
   t.equal(database.migrateOnStart, false)
+})
+
+t.test('.env.example and the README list every variable the server reads', async (t) => {
+  const { readFileSync } = await import('node:fs')
+  const example = readFileSync(new URL('../../.env.example', import.meta.url), 'utf8')
+  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8')
+  for (const name of ENV_VARIABLES) {
+    t.match(example, new RegExp(`^#? ?${name}=`, 'm'), `.env.example lists ${name}`)
+    t.match(readme, new RegExp('`' + name + '`'), `README lists ${name}`)
+  }
 })
