@@ -2,7 +2,7 @@ import closeWithGrace from 'close-with-grace'
 import { buildApp } from './app.js'
 import { ConfigError, loadConfig, loadDotEnv, type Config } from './config.js'
 import { migrateDatabase } from './db/migrate.js'
-import { MigrationError } from './db/migrator.js'
+import { MigrationError } from './db/migration-error.js'
 import { isConnectionSetupError } from './db/prisma-errors.js'
 
 function loadConfigOrExit(): Config {

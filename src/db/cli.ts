@@ -2,17 +2,20 @@ import { parseArgs } from 'node:util'
 import { systemClock } from '../clock.js'
 import { ConfigError, loadDatabaseConfig, loadDotEnv, type Config } from '../config.js'
 import { openDatabase } from './prisma.js'
-import { MIGRATIONS_DIR, migrateDatabase, openSession } from './migrate.js'
+import { MIGRATIONS_DIR, migrateDatabase, openSession, resolveFailedMigration } from './migrate.js'
 import { readMigrations } from './migration-files.js'
-import { MigrationError, migrationStatus } from './migrator.js'
+import { MigrationError } from './migration-error.js'
+import { migrationStatus } from './migrator.js'
 import { createRevokedTokenRepository } from '../tokens/revoked-token-repository.js'
 import { createDenylistPruner } from '../tokens/denylist-pruner.js'
 
-const USAGE = `usage: node dist/db/cli.js <command>
+const USAGE = `usage: node dist/db/cli.js <command>     (npm run db:<command> -- [options])
 
   migrate [--create-database]   apply pending migrations (prisma migrate deploy, or the built-in applier)
   check                         connect, print the server version and pending or failed migrations;
                                 exits 1 when the database is unreachable or behind
+  resolve --rolled-back NAME    after repairing a failed migration by hand: let the next deploy retry it
+  resolve --applied NAME        ... or record it as applied (you completed it by hand)
   prune                         delete expired denylist rows, in batches, with progress`
 
 /** Prints a URL with its password masked. */
@@ -27,8 +30,10 @@ async function check(databaseUrl: string): Promise<number> {
   console.log(`Database: ${safeUrl(databaseUrl)}`)
   const session = await openSession(databaseUrl)
   try {
-    const [row] = await session.query<{ version: string }[]>('SELECT VERSION() AS version')
+    const [row] = await session.query<{ version: string; sqlMode: string }[]>('SELECT VERSION() AS version, @@sql_mode AS sqlMode')
     console.log(`Connected: server version ${row?.version ?? 'unknown'}`)
+    const strict = /STRICT_(TRANS|ALL)_TABLES/.test(row?.sqlMode ?? '')
+    console.log(`SQL mode: ${row?.sqlMode || '(empty)'}${strict ? '' : '  <- warning: not strict; too-long values would be truncated silently'}`)
     const status = await migrationStatus(session, await readMigrations(MIGRATIONS_DIR))
     console.log(`Applied migrations: ${status.applied.length}`)
     for (const record of status.failed) console.log(`FAILED: ${record.migrationName} (started ${record.startedAt.toISOString()})`)
@@ -65,7 +70,12 @@ async function prune(database: Config['database']): Promise<number> {
 async function main(): Promise<number> {
   const { positionals, values } = parseArgs({
     allowPositionals: true,
-    options: { 'create-database': { type: 'boolean', default: false }, help: { type: 'boolean', default: false } },
+    options: {
+      'create-database': { type: 'boolean', default: false },
+      'rolled-back': { type: 'string' },
+      applied: { type: 'string' },
+      help: { type: 'boolean', default: false },
+    },
   })
   const [command] = positionals
   if (values.help || !command) {
@@ -81,6 +91,17 @@ async function main(): Promise<number> {
       return check(database.url)
     case 'prune':
       return prune(database)
+    case 'resolve': {
+      const rolledBack = values['rolled-back']
+      const applied = values.applied
+      if ((rolledBack === undefined) === (applied === undefined)) {
+        console.error(`resolve takes exactly one of --rolled-back NAME or --applied NAME\n${USAGE}`)
+        return 2
+      }
+      const resolution = rolledBack !== undefined ? { rolledBack } : { applied: applied as string }
+      await resolveFailedMigration(database.url, resolution, { log: (line) => console.log(line) })
+      return 0
+    }
     default:
       console.error(`unknown command ${command}\n${USAGE}`)
       return 2

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url'
 import { createConnection, type Connection } from 'mariadb'
 import { databaseName, poolConfigFromUrl, serverUrl } from './connection-options.js'
 import { readMigrations } from './migration-files.js'
-import { deployMigrations, type DeployResult } from './migrator.js'
+import { deployMigrations, resolveMigration, type DeployResult, type Resolution } from './migrator.js'
 
 // src/db and dist/db sit at the same depth below the project root.
 export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url))
@@ -55,15 +55,15 @@ export function findSchemaEngine(env: NodeJS.ProcessEnv = process.env): string |
   })
 }
 
-function runPrismaMigrateDeploy(databaseUrl: string, engine: string): Promise<void> {
+function runPrisma(args: string[], databaseUrl: string, engine: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn('npx', ['--no-install', 'prisma', 'migrate', 'deploy'], {
+    const child = spawn('npx', ['--no-install', 'prisma', ...args], {
       cwd: PROJECT_ROOT,
       stdio: 'inherit',
       env: { ...process.env, DATABASE_URL: databaseUrl, PRISMA_SCHEMA_ENGINE_BINARY: engine, PRISMA_HIDE_UPDATE_MESSAGE: '1' },
     })
     child.on('error', reject)
-    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`prisma migrate deploy exited with ${code}`))))
+    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`prisma ${args.join(' ')} exited with ${code}`))))
   })
 }
 
@@ -74,7 +74,8 @@ export interface MigrateOptions {
   builtIn?: boolean
 }
 
-export type MigratePath = 'prisma migrate deploy' | 'built-in applier'
+/** Which tool did the work: Prisma's CLI with its schema engine, or the applier in this project. */
+export type MigratePath = 'prisma' | 'built-in'
 
 /**
  * Brings the database up to date with prisma/migrations: `prisma migrate deploy` when Prisma's schema
@@ -92,8 +93,8 @@ export async function migrateDatabase(
   const engine = options.builtIn ? undefined : findSchemaEngine()
   if (engine) {
     log(`Migrating with prisma migrate deploy (schema engine: ${engine})`)
-    await runPrismaMigrateDeploy(databaseUrl, engine)
-    return { path: 'prisma migrate deploy', applied: [], alreadyApplied: 0 }
+    await runPrisma(['migrate', 'deploy'], databaseUrl, engine)
+    return { path: 'prisma', applied: [], alreadyApplied: 0 }
   }
   log('Migrating with the built-in applier (Prisma schema engine not installed; same _prisma_migrations bookkeeping)')
   const files = await readMigrations(MIGRATIONS_DIR)
@@ -105,7 +106,32 @@ export async function migrateDatabase(
         ? `Database is up to date: ${result.alreadyApplied} migration(s) already applied`
         : `Applied ${result.applied.length} migration(s); ${result.alreadyApplied} were already applied`,
     )
-    return { path: 'built-in applier', ...result }
+    return { path: 'built-in', ...result }
+  } finally {
+    await connection.end()
+  }
+}
+
+/** Records the outcome of a failed migration repaired by hand: `prisma migrate resolve`, or the same built in. */
+export async function resolveFailedMigration(
+  databaseUrl: string,
+  resolution: Resolution,
+  options: Pick<MigrateOptions, 'log' | 'builtIn'> = {},
+): Promise<MigratePath> {
+  const log = options.log ?? (() => undefined)
+  const engine = options.builtIn ? undefined : findSchemaEngine()
+  const [flag, name] = 'rolledBack' in resolution ? ['--rolled-back', resolution.rolledBack] : ['--applied', resolution.applied]
+  if (engine) {
+    log(`Resolving with prisma migrate resolve (schema engine: ${engine})`)
+    await runPrisma(['migrate', 'resolve', flag, name], databaseUrl, engine)
+    return 'prisma'
+  }
+  const files = await readMigrations(MIGRATIONS_DIR)
+  const connection = await openSession(databaseUrl)
+  try {
+    await resolveMigration(connection, files, resolution)
+    log(`Migration ${name} marked as ${'rolledBack' in resolution ? 'rolled back' : 'applied'}.`)
+    return 'built-in'
   } finally {
     await connection.end()
   }

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import { readdir, readFile } from 'node:fs/promises'
 import path from 'node:path'
+import { MigrationError } from './migration-error.js'
 
 export interface MigrationFile {
   name: string
@@ -11,8 +12,33 @@ export interface MigrationFile {
 
 export const checksumOf = (script: string) => createHash('sha256').update(script).digest('hex')
 
+/** Like Prisma, a file whose only change is its line endings (a Windows checkout) still matches. */
+export function checksumMatches(script: string, checksum: string): boolean {
+  return [script, script.replaceAll('\r\n', '\n'), script.replaceAll(/\r?\n/g, '\r\n')].some(
+    (variant) => checksumOf(variant) === checksum,
+  )
+}
+
+/** Prisma refuses to apply migrations written for another database (P3019); so do we. */
+async function checkLockfileProvider(dir: string): Promise<void> {
+  let lockfile: string
+  try {
+    lockfile = await readFile(path.join(dir, 'migration_lock.toml'), 'utf8')
+  } catch {
+    return
+  }
+  const provider = /^\s*provider\s*=\s*"([^"]+)"/m.exec(lockfile)?.[1]
+  if (provider && provider !== 'mysql') {
+    throw new MigrationError(
+      'P3019',
+      `The migrations in ${dir} were written for "${provider}" (migration_lock.toml), not for mysql (P3019).`,
+    )
+  }
+}
+
 /** The migrations in `dir`, one folder each with a migration.sql, in name order (Prisma's order). */
 export async function readMigrations(dir: string): Promise<MigrationFile[]> {
+  await checkLockfileProvider(dir)
   const entries = await readdir(dir, { withFileTypes: true })
   const names = entries
     .filter((entry) => entry.isDirectory())
