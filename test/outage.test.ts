@@ -5,6 +5,7 @@ import { TEST_ENV } from './helpers/build.js'
 import { ManualClock } from './helpers/clock.js'
 import { createTestDatabase } from './helpers/database.js'
 import { me, post, problemOf, refresh, registerUser, login, uniqueEmail, PASSWORD } from './helpers/http.js'
+import { enforceContract } from './helpers/openapi-contract.js'
 import { TcpProxy } from './helpers/tcp-proxy.js'
 
 /** Polls `check` until it passes or `ms` have gone by; returns the time it took. */
@@ -27,6 +28,8 @@ t.test('database outage: access tokens keep working, DB-bound routes answer 503,
   const config = loadConfig({ ...TEST_ENV, DATABASE_URL: url.toString() })
   const app = await buildApp(config, { clock: new ManualClock() })
   t.teardown(() => app.close())
+  await app.ready()
+  enforceContract(app)
 
   const user = await registerUser(app)
   const tokens = await login(app, user.email)

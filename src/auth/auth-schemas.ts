@@ -1,5 +1,4 @@
 import { z } from 'zod'
-import { problemSchema } from '../errors/problem.js'
 
 const codePoints = (value: string) => [...value].length
 
@@ -49,7 +48,7 @@ export const userSchema = z
     id: z.string().meta({ example: '0193a1c2-7b7e-7cc1-9d1e-2f0a5c1e7b10' }),
     email: z.string().meta({ example: 'ada@example.com' }),
     role: z.enum(['user', 'admin']),
-    createdAt: z.date().meta({ example: '2026-11-25T09:00:00.000Z' }),
+    createdAt: z.iso.datetime().meta({ example: '2026-11-25T09:00:00.000Z' }),
   })
   .meta({ id: 'User' })
 
@@ -66,6 +65,3 @@ export const tokenResponseSchema = z
     refreshExpiresIn: z.number().int().meta({ description: 'Seconds until the refresh token (the login) expires' }),
   })
   .meta({ id: 'TokenResponse' })
-
-export const problemResponses = <const Codes extends readonly number[]>(...statuses: Codes) =>
-  Object.fromEntries(statuses.map((status) => [status, problemSchema])) as Record<Codes[number], typeof problemSchema>

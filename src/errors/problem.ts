@@ -65,13 +65,65 @@ export class ProblemError extends Error {
   }
 }
 
-export const problemSchema = z
-  .object({
-    type: z.string().describe('A URI reference naming the problem type'),
-    title: z.string(),
-    status: z.number().int(),
-    detail: z.string(),
-    code: z.enum(Object.keys(PROBLEMS) as [ProblemCode, ...ProblemCode[]]),
-    errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+const fieldErrorSchema = z.object({
+  path: z.string().meta({ description: 'Where: body.<field>, querystring, headers...' }),
+  message: z.string(),
+})
+
+/** The problem body a status can carry, listing exactly the codes it can have. */
+function problemSchemaFor(status: number, codes: readonly ProblemCode[]) {
+  const example = (code: ProblemCode): ProblemBody => ({
+    type: problemType(code),
+    title: PROBLEMS[code].title,
+    status,
+    detail: EXAMPLE_DETAILS[code],
+    code,
+    ...(code === 'validation_failed' ? { errors: [{ path: 'body.email', message: 'must be an email address' }] } : {}),
   })
-  .meta({ id: 'Problem', description: 'RFC 9457 problem details' })
+  return z
+    .object({
+      type: z.string().meta({ description: 'A URI reference naming the problem type: /problems/<code>' }),
+      title: z.string(),
+      status: z.literal(status),
+      detail: z.string().meta({ description: 'What happened, for people; never a stack trace or SQL' }),
+      code: z.enum(codes as [ProblemCode, ...ProblemCode[]]).meta({ description: 'Stable, for programs to switch on' }),
+      errors: z.array(fieldErrorSchema).optional().meta({ description: 'For validation_failed: every field that is wrong' }),
+    })
+    .meta({
+      description: `Problem (RFC 9457): ${codes.map((code) => `${code} (${PROBLEMS[code].title.toLowerCase()})`).join(', ')}`,
+      examples: codes.map(example),
+    })
+}
+
+const EXAMPLE_DETAILS: Record<ProblemCode, string> = {
+  validation_failed: 'body.email: must be an email address',
+  invalid_credentials: 'Email or password is wrong',
+  token_missing: 'Send the access token as: Authorization: Bearer <token>',
+  token_invalid: 'The token is malformed, forged, of the wrong type, or not meant for this API',
+  token_expired: 'The token has expired',
+  token_revoked: 'This login has been ended',
+  token_reused: 'This refresh token was already used; the login has been ended everywhere it was used',
+  csrf_failed: 'Requests that use the refresh_token cookie must send X-Requested-With: XMLHttpRequest',
+  not_found: 'No route for GET /nowhere',
+  email_taken: 'An account with this email already exists',
+  payload_too_large: 'The request body is larger than this API accepts',
+  unsupported_media_type: 'Send the body as application/json',
+  rate_limited: 'Too many failed logins for this account; retry in 900 seconds',
+  internal_error: 'Something went wrong on our side',
+  service_unavailable: 'The database is not reachable right now; retry shortly',
+}
+
+/** Response schemas for the problems a route can answer with, keyed by status, each listing its codes. */
+export function problemResponses(spec: Partial<Record<number, readonly ProblemCode[]>>) {
+  return Object.fromEntries(
+    Object.entries(spec).map(([status, codes]) => [Number(status), problemSchemaFor(Number(status), codes ?? [])]),
+  ) as Record<number, ReturnType<typeof problemSchemaFor>>
+}
+
+/** What every POST route can answer besides its own outcomes. */
+export const BODY_PROBLEMS = {
+  400: ['validation_failed'],
+  413: ['payload_too_large'],
+  415: ['unsupported_media_type'],
+  500: ['internal_error'],
+} as const satisfies Partial<Record<number, readonly ProblemCode[]>>

@@ -1,6 +1,6 @@
 import { stringify } from 'yaml'
-import { buildApp } from './app.js'
-import { loadConfig } from './config.js'
+import { buildApp } from '../app.js'
+import { loadConfig } from '../config.js'
 
 /**
  * The OpenAPI document as YAML, generated from the route schemas of a real app instance. Deterministic:
@@ -11,7 +11,7 @@ export async function renderOpenApi(): Promise<string> {
   const app = await buildApp(config)
   try {
     await app.ready()
-    return stringify(app.swagger(), { lineWidth: 0 })
+    return stringify(app.swagger(), { lineWidth: 0, aliasDuplicateObjects: false })
   } finally {
     await app.close()
   }

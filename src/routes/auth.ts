@@ -3,15 +3,8 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import type { Session } from '../auth/auth-service.js'
-import {
-  credentialsSchema,
-  loginSchema,
-  problemResponses,
-  refreshTokenBodySchema,
-  tokenResponseSchema,
-  userSchema,
-} from '../auth/auth-schemas.js'
-import { ProblemError } from '../errors/problem.js'
+import { credentialsSchema, loginSchema, refreshTokenBodySchema, tokenResponseSchema, userSchema } from '../auth/auth-schemas.js'
+import { BODY_PROBLEMS, ProblemError, problemResponses } from '../errors/problem.js'
 
 export const REFRESH_COOKIE = 'refresh_token'
 export const CSRF_HEADER = 'x-requested-with'
@@ -72,9 +65,15 @@ const authRoutes: FastifyPluginAsyncZod<AuthRoutesOptions> = async (app, options
       tags: ['auth'],
       summary: 'Create an account',
       body: credentialsSchema,
-      response: { 201: userSchema, ...problemResponses(400, 409, 413, 415, 429, 503) },
+      response: {
+        201: userSchema,
+        ...problemResponses({ ...BODY_PROBLEMS, 409: ['email_taken'], 429: ['rate_limited'], 503: ['service_unavailable'] }),
+      },
     },
-    handler: async (request, reply) => reply.code(201).send(await app.auth.register(request.body)),
+    handler: async (request, reply) => {
+      const user = await app.auth.register(request.body)
+      return reply.code(201).send({ ...user, createdAt: user.createdAt.toISOString() })
+    },
   })
 
   app.post('/auth/login', {
@@ -82,7 +81,15 @@ const authRoutes: FastifyPluginAsyncZod<AuthRoutesOptions> = async (app, options
       tags: ['auth'],
       summary: 'Log in: get an access token and a refresh token',
       body: loginSchema,
-      response: { 200: tokenResponseSchema, ...problemResponses(400, 401, 413, 415, 429, 503) },
+      response: {
+        200: tokenResponseSchema,
+        ...problemResponses({
+          ...BODY_PROBLEMS,
+          401: ['invalid_credentials'],
+          429: ['rate_limited'],
+          503: ['service_unavailable'],
+        }),
+      },
     },
     handler: async (request, reply) => {
       const { email, password, rememberMe, transport } = request.body
@@ -96,7 +103,16 @@ const authRoutes: FastifyPluginAsyncZod<AuthRoutesOptions> = async (app, options
       summary: 'Exchange a refresh token for a new pair (rotation)',
       security: refreshSecurity,
       body: refreshTokenBodySchema,
-      response: { 200: tokenResponseSchema, ...problemResponses(400, 401, 403, 413, 415, 429, 503) },
+      response: {
+        200: tokenResponseSchema,
+        ...problemResponses({
+          ...BODY_PROBLEMS,
+          401: ['token_missing', 'token_invalid', 'token_expired', 'token_revoked', 'token_reused'],
+          403: ['csrf_failed'],
+          429: ['rate_limited'],
+          503: ['service_unavailable'],
+        }),
+      },
     },
     handler: async (request, reply) => {
       const { token, from } = refreshTokenOf(request, request.body)
@@ -110,7 +126,16 @@ const authRoutes: FastifyPluginAsyncZod<AuthRoutesOptions> = async (app, options
       summary: 'End this login (revokes its refresh token family)',
       security: refreshSecurity,
       body: refreshTokenBodySchema,
-      response: { 204: z.null().meta({ description: 'Logged out; the cookie is cleared' }), ...problemResponses(400, 401, 403, 413, 415, 429, 503) },
+      response: {
+        204: z.null().meta({ description: 'Logged out; the refresh_token cookie is cleared' }),
+        ...problemResponses({
+          ...BODY_PROBLEMS,
+          401: ['token_missing', 'token_invalid'],
+          403: ['csrf_failed'],
+          429: ['rate_limited'],
+          503: ['service_unavailable'],
+        }),
+      },
     },
     handler: async (request, reply) => {
       const { token } = refreshTokenOf(request, request.body)
@@ -125,7 +150,15 @@ const authRoutes: FastifyPluginAsyncZod<AuthRoutesOptions> = async (app, options
       tags: ['auth'],
       summary: 'End every login of this user so far',
       security: [{ bearerAuth: [] }],
-      response: { 204: z.null().meta({ description: 'Every refresh token issued so far is revoked' }), ...problemResponses(401, 429, 503) },
+      response: {
+        204: z.null().meta({ description: 'Every refresh token issued so far is revoked' }),
+        ...problemResponses({
+          ...BODY_PROBLEMS,
+          401: ['token_missing', 'token_invalid', 'token_expired'],
+          429: ['rate_limited'],
+          503: ['service_unavailable'],
+        }),
+      },
     },
     handler: async (request, reply) => {
       await app.auth.logoutAll(request.user.sub)

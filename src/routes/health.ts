@@ -1,7 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { problemResponses } from '../auth/auth-schemas.js'
-import { ProblemError } from '../errors/problem.js'
+import { ProblemError, problemResponses } from '../errors/problem.js'
 
 const status = z.object({ status: z.literal('ok') })
 
@@ -20,7 +19,10 @@ const healthRoutes: FastifyPluginAsyncZod<HealthOptions> = async (app, options) 
     schema: {
       tags: ['health'],
       summary: 'The process can serve every route: the database answers',
-      response: { 200: status.extend({ database: z.literal('up') }), ...problemResponses(503) },
+      response: {
+        200: status.extend({ database: z.literal('up') }),
+        ...problemResponses({ 500: ['internal_error'], 503: ['service_unavailable'] }),
+      },
     },
     handler: async () => {
       try {

@@ -3,6 +3,7 @@ import { buildApp } from '../../src/app.js'
 import { loadConfig, type Config } from '../../src/config.js'
 import { ManualClock } from './clock.js'
 import { createTestDatabase, type TestDatabase } from './database.js'
+import { enforceContract } from './openapi-contract.js'
 
 export interface TestApp {
   app: FastifyInstance
@@ -27,7 +28,8 @@ export const TEST_ENV: NodeJS.ProcessEnv = {
 
 /**
  * The real app on a fresh, migrated database of its own, with a manual clock. Closed and dropped when
- * the test ends. Nothing listens on a port: tests talk to it with app.inject().
+ * the test ends. Nothing listens on a port: tests talk to it with app.inject(), and every response is
+ * checked against openapi.yaml.
  */
 export async function build(
   t: Teardown,
@@ -43,5 +45,6 @@ export async function build(
   })
   beforeReady?.(app)
   await app.ready()
+  enforceContract(app)
   return { app, config, clock, database }
 }
