@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import type { IncomingMessage } from 'node:http'
 import { availableParallelism } from 'node:os'
 import fastifyCookie from '@fastify/cookie'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
@@ -9,7 +10,10 @@ import authenticate from './plugins/authenticate.js'
 import database from './plugins/database.js'
 import errorHandler from './plugins/error-handler.js'
 import openapi from './plugins/openapi.js'
+import { clientErrorHandler } from './plugins/client-errors.js'
 import pruneJob from './plugins/prune-job.js'
+import authRateLimit from './plugins/auth-rate-limit.js'
+import redis from './plugins/redis.js'
 import security from './plugins/security.js'
 import services from './plugins/services.js'
 import tokens from './plugins/tokens.js'
@@ -35,6 +39,12 @@ export const REDACTED_PATHS = [
   '*.accessToken',
 ]
 
+/** A caller's X-Request-Id is kept for tracing across services when it is a plausible id; else a new UUID. */
+function requestIdOf(request: IncomingMessage): string {
+  const incoming = request.headers['x-request-id']
+  return typeof incoming === 'string' && /^[\w.:-]{1,64}$/.test(incoming) ? incoming : randomUUID()
+}
+
 /** Builds the whole API without listening, so tests can drive it with inject(). */
 export async function buildApp(config: Config, options: AppOptions = {}): Promise<FastifyInstance> {
   const clock = options.clock ?? systemClock
@@ -42,9 +52,12 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     logger: options.logger ?? { level: config.logLevel, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } },
     // Auth bodies are tiny; anything bigger is refused before it is parsed.
     bodyLimit: 16 * 1024,
-    requestIdHeader: 'x-request-id',
-    genReqId: () => randomUUID(),
+    requestIdHeader: false,
+    genReqId: requestIdOf,
     routerOptions: { maxParamLength: 200 },
+    trustProxy: config.http.trustProxy,
+    // Requests Node cannot even parse (oversized or malformed headers) still get a problem document.
+    clientErrorHandler,
   }).withTypeProvider<ZodTypeProvider>()
 
   // JSON only: without this, text/plain bodies would reach validation instead of getting a 415.
@@ -60,7 +73,8 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   await app.register(fastifyCookie)
   await app.register(openapi)
   await app.register(database, { database: config.database })
-  await app.register(tokens, { jwt: config.jwt, accessCacheSize: 10_000, clock })
+  await app.register(redis, { url: config.limits.redisUrl })
+  await app.register(tokens, { jwt: config.jwt, accessCacheSize: config.accessTokenCacheSize, clock })
   await app.register(authenticate)
   await app.register(services, {
     config,
@@ -71,7 +85,11 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   })
   await app.register(pruneJob, { intervalSeconds: config.database.pruneIntervalSeconds })
 
-  await app.register(authRoutes, { cookieSecure: config.http.cookieSecure })
+  // Every /auth/* route counts against one per-IP budget; /me and the rest do not.
+  await app.register(async (auth) => {
+    await auth.register(authRateLimit, { perMinute: config.limits.authRequestsPerMinute })
+    await auth.register(authRoutes, { cookieSecure: config.http.cookieSecure })
+  })
   await app.register(meRoutes)
   await app.register(wellKnownRoutes, { jwks: config.jwt.keys.jwks })
   await app.register(healthRoutes, {

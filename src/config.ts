@@ -45,7 +45,18 @@ const envSchema = z.object({
   REMEMBER_ME_TTL_SECONDS: seconds(2_592_000),
   REFRESH_REUSE_GRACE_SECONDS: seconds(10, 0),
 
+  ACCESS_TOKEN_CACHE_SIZE: z.coerce.number().int().min(0).max(1_000_000).default(10_000),
+
   BCRYPT_COST: z.coerce.number().int().min(4).max(20).default(12),
+  PASSWORD_MIN_SCORE: z.coerce.number().int().min(0).max(4).default(3),
+
+  LOGIN_FAILURES_PER_ACCOUNT: z.coerce.number().int().min(1).default(10),
+  LOGIN_FAILURES_PER_IP: z.coerce.number().int().min(1).default(100),
+  LOGIN_FAILURE_WINDOW_SECONDS: seconds(900),
+  AUTH_REQUESTS_PER_MINUTE: z.coerce.number().int().min(1).default(300),
+  REDIS_URL: z.url({ protocol: /^rediss?$/, message: 'expected redis://host:port' }).optional(),
+  TRUST_PROXY: z.string().default('false'),
+
   CORS_ORIGINS: list,
   COOKIE_SECURE: flag.default(true),
 })
@@ -88,9 +99,22 @@ export interface Config {
     rememberMeTtlSeconds: number
     reuseGraceSeconds: number
   }
-  passwords: { bcryptCost: number }
-  http: { corsOrigins: string[]; cookieSecure: boolean }
+  /** Entries in the verified-access-token cache; about 1 KB each. 0 turns the cache off. */
+  accessTokenCacheSize: number
+  passwords: { bcryptCost: number; minScore: number }
+  limits: {
+    loginFailuresPerAccount: number
+    loginFailuresPerIp: number
+    loginFailureWindowSeconds: number
+    authRequestsPerMinute: number
+    /** Where the counters live; in process memory when unset (one instance only). */
+    redisUrl?: string
+  }
+  http: { corsOrigins: string[]; cookieSecure: boolean; trustProxy: TrustProxy }
 }
+
+/** Fastify's trustProxy: none, all, these addresses/CIDRs, or the first n hops. */
+export type TrustProxy = boolean | string[] | ((address: string, hop: number) => boolean)
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -138,6 +162,21 @@ function checkKeys(env: Env, problems: string[]): KeyMaterial {
     }
   }
   return { algorithm, privateKey, secret, keyId: env.JWT_KEY_ID, verifyKeys }
+}
+
+/**
+ * Which proxies may set X-Forwarded-For, as Fastify's trustProxy takes it: false (none: the socket's
+ * address is the client), true (any), a hop count, or a list of addresses and CIDRs. Per-IP rate limits
+ * are only as good as this setting.
+ */
+function parseTrustProxy(value: string): TrustProxy {
+  if (value === 'false' || value === '') return false
+  if (value === 'true') return true
+  if (/^\d+$/.test(value)) {
+    const hops = Number(value)
+    return (_address, hop) => hop < hops
+  }
+  return value.split(',').map((item) => item.trim()).filter(Boolean)
 }
 
 function formatIssue(issue: z.core.$ZodIssue): string {
@@ -243,7 +282,15 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       rememberMeTtlSeconds: env.REMEMBER_ME_TTL_SECONDS,
       reuseGraceSeconds: env.REFRESH_REUSE_GRACE_SECONDS,
     },
-    passwords: { bcryptCost: env.BCRYPT_COST },
-    http: { corsOrigins: env.CORS_ORIGINS, cookieSecure: env.COOKIE_SECURE },
+    accessTokenCacheSize: env.ACCESS_TOKEN_CACHE_SIZE,
+    passwords: { bcryptCost: env.BCRYPT_COST, minScore: env.PASSWORD_MIN_SCORE },
+    limits: {
+      loginFailuresPerAccount: env.LOGIN_FAILURES_PER_ACCOUNT,
+      loginFailuresPerIp: env.LOGIN_FAILURES_PER_IP,
+      loginFailureWindowSeconds: env.LOGIN_FAILURE_WINDOW_SECONDS,
+      authRequestsPerMinute: env.AUTH_REQUESTS_PER_MINUTE,
+      redisUrl: env.REDIS_URL,
+    },
+    http: { corsOrigins: env.CORS_ORIGINS, cookieSecure: env.COOKIE_SECURE, trustProxy: parseTrustProxy(env.TRUST_PROXY) },
   }
 }

@@ -30,7 +30,7 @@ export interface paths {
                          */
                         email: string;
                         /**
-                         * @description 8 to 1024 characters; every character counts (no 72-byte truncation)
+                         * @description 8 to 1024 characters, any Unicode; every character counts (no 72-byte truncation). Common or easily guessed passwords are refused with the reason.
                          * @example correct horse battery staple
                          */
                         password: string;
@@ -1353,6 +1353,247 @@ export interface paths {
         };
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/me/password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Change the password; ends every login of the user (their refresh tokens are revoked) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        currentPassword: string;
+                        /**
+                         * @description 8 to 1024 characters, any Unicode; every character counts (no 72-byte truncation). Common or easily guessed passwords are refused with the reason.
+                         * @example correct horse battery staple
+                         */
+                        newPassword: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Changed. Every refresh token of the user is revoked: log in again. */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Problem (RFC 9457): validation_failed (the request is not valid) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 400;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "validation_failed";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Problem (RFC 9457): token_missing (no token was sent), token_invalid (the token is not valid), token_expired (the token has expired), token_revoked (the token has been revoked), invalid_credentials (email or password is wrong) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 401;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "token_missing" | "token_invalid" | "token_expired" | "token_revoked" | "invalid_credentials";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Problem (RFC 9457): payload_too_large (the request body is too large) */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 413;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "payload_too_large";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Problem (RFC 9457): unsupported_media_type (the request body must be json) */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 415;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "unsupported_media_type";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Problem (RFC 9457): rate_limited (too many requests) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 429;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "rate_limited";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Problem (RFC 9457): internal_error (internal server error) */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 500;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "internal_error";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Problem (RFC 9457): service_unavailable (the service is temporarily unavailable) */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 503;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "service_unavailable";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
         delete?: never;
         options?: never;
         head?: never;

@@ -14,9 +14,19 @@ export const passwordSchema = z
   .string()
   .refine((value) => codePoints(value) >= 8, 'must be at least 8 characters')
   .refine((value) => codePoints(value) <= 1024, 'must be at most 1024 characters')
-  .meta({ description: '8 to 1024 characters; every character counts (no 72-byte truncation)', example: 'correct horse battery staple' })
+  .meta({
+    description:
+      '8 to 1024 characters, any Unicode; every character counts (no 72-byte truncation). Common or easily ' +
+      'guessed passwords are refused with the reason.',
+    example: 'correct horse battery staple',
+  })
 
 export const credentialsSchema = z.strictObject({ email: emailSchema, password: passwordSchema })
+
+export const passwordChangeSchema = z.strictObject({
+  currentPassword: z.string().min(1).max(4096),
+  newPassword: passwordSchema,
+})
 
 export const loginSchema = z.strictObject({
   email: emailSchema,

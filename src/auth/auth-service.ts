@@ -7,12 +7,16 @@ import type { RevokedTokenRepository, Rotation } from '../tokens/revoked-token-r
 import type { TokenIssuer } from '../tokens/token-issuer.js'
 import type { TokenVerifier } from '../tokens/token-verifier.js'
 import type { UserRecord, UserRepository } from '../users/user-repository.js'
+import type { LoginThrottle } from './login-throttle.js'
 import type { PasswordHasher } from './password-hasher.js'
+import type { PasswordStrengthChecker } from './password-strength.js'
 
 export interface AuthServiceDeps {
   users: Pick<UserRepository, 'findByEmail' | 'findById' | 'create' | 'updatePasswordHash'>
   revocations: RevokedTokenRepository
   passwords: PasswordHasher
+  strength: Pick<PasswordStrengthChecker, 'check'>
+  throttle: LoginThrottle
   issuer: TokenIssuer
   verifier: Pick<TokenVerifier, 'verifyRefresh'>
   clock: Clock
@@ -63,7 +67,7 @@ export function familyCutoffId(ms: number): string {
 }
 
 export function createAuthService(deps: AuthServiceDeps) {
-  const { users, revocations, passwords, issuer, verifier, clock, lifetimes } = deps
+  const { users, revocations, passwords, strength, throttle, issuer, verifier, clock, lifetimes } = deps
   const graceMs = lifetimes.reuseGraceSeconds * 1000
 
   function sessionFor(user: Pick<UserRecord, 'id' | 'email' | 'role'>, refresh: RefreshClaims, nowMs: number): Session {
@@ -109,24 +113,59 @@ export function createAuthService(deps: AuthServiceDeps) {
     throw new ProblemError('token_reused', 'This refresh token was already used; the login has been ended everywhere it was used')
   }
 
+  /** The email and its local part: a password made of them is easy to guess for this account. */
+  const personalWords = (email: string) => [email, email.split('@')[0] ?? email]
+
+  /**
+   * Checks a password against a stored hash under the failed-login limits of (email, ip); a wrong one
+   * counts as a failure. A blocked client is refused before any bcrypt work is spent.
+   */
+  async function checkPassword(email: string, ip: string, password: string, user: UserRecord | null): Promise<boolean> {
+    await throttle.check(email, ip)
+    if (!user) {
+      await passwords.verifyDummy(password)
+      await throttle.recordFailure(email, ip)
+      return false
+    }
+    const { ok, needsRehash } = await passwords.verify(password, user.passwordHash)
+    if (!ok) {
+      await throttle.recordFailure(email, ip)
+      return false
+    }
+    await throttle.recordSuccess(email, ip)
+    if (needsRehash) await users.updatePasswordHash(user.id, await passwords.hash(password))
+    return true
+  }
+
+  /** Ends every login of the user so far; logins after this call are unaffected. */
+  async function revokeAllLogins(userId: string, reason: 'logout_all' | 'password_changed'): Promise<void> {
+    const nowMs = clock.now()
+    await revocations.revokeAllOfUser({
+      cutoffId: familyCutoffId(nowMs),
+      userId,
+      reason,
+      revokedAt: new Date(nowMs),
+      // No refresh token issued before now lives longer than the longest lifetime.
+      expiresAt: new Date(nowMs + lifetimes.rememberMeTtlSeconds * 1000),
+    })
+  }
+
   return {
     async register(input: { email: string; password: string }): Promise<PublicUser> {
       const email = normalizeEmail(input.email)
+      await strength.check(input.password, { field: 'body.password', context: personalWords(email) })
       const passwordHash = await passwords.hash(input.password)
       const user = await users.create({ id: uuidv7(), email, passwordHash })
       if (!user) throw new ProblemError('email_taken', 'An account with this email already exists')
       return publicUser(user)
     },
 
-    async login(input: { email: string; password: string; rememberMe: boolean }): Promise<Session> {
-      const user = await users.findByEmail(normalizeEmail(input.email))
-      if (!user) {
-        await passwords.verifyDummy(input.password)
+    async login(input: { email: string; password: string; rememberMe: boolean; ip: string }): Promise<Session> {
+      const email = normalizeEmail(input.email)
+      const user = await users.findByEmail(email)
+      if (!(await checkPassword(email, input.ip, input.password, user)) || !user) {
         throw new ProblemError('invalid_credentials', 'Email or password is wrong')
       }
-      const { ok, needsRehash } = await passwords.verify(input.password, user.passwordHash)
-      if (!ok) throw new ProblemError('invalid_credentials', 'Email or password is wrong')
-      if (needsRehash) await users.updatePasswordHash(user.id, await passwords.hash(input.password))
 
       const nowMs = clock.now()
       const iat = Math.floor(nowMs / 1000)
@@ -186,16 +225,24 @@ export function createAuthService(deps: AuthServiceDeps) {
     },
 
     /** Ends every login of the user so far; logins after this call are unaffected. */
-    async logoutAll(userId: string, reason: 'logout_all' | 'password_changed' = 'logout_all'): Promise<void> {
-      const nowMs = clock.now()
-      await revocations.revokeAllOfUser({
-        cutoffId: familyCutoffId(nowMs),
-        userId,
-        reason,
-        revokedAt: new Date(nowMs),
-        // No refresh token issued before now lives longer than the longest lifetime.
-        expiresAt: new Date(nowMs + lifetimes.rememberMeTtlSeconds * 1000),
-      })
+    logoutAll(userId: string): Promise<void> {
+      return revokeAllLogins(userId, 'logout_all')
+    },
+
+    /**
+     * Replaces the password after checking the current one (under the same failed-login limits as login),
+     * then ends every login of the user (ASVS 5 V6 / V7: sessions end when the password changes). Access
+     * tokens already issued stay valid until they expire, as always.
+     */
+    async changePassword(input: { userId: string; currentPassword: string; newPassword: string; ip: string }): Promise<void> {
+      const user = await users.findById(input.userId)
+      if (!user) throw new ProblemError('token_revoked', 'The account behind this token no longer exists')
+      if (!(await checkPassword(user.email, input.ip, input.currentPassword, user))) {
+        throw new ProblemError('invalid_credentials', 'The current password is wrong')
+      }
+      await strength.check(input.newPassword, { field: 'body.newPassword', context: personalWords(user.email) })
+      await users.updatePasswordHash(user.id, await passwords.hash(input.newPassword))
+      await revokeAllLogins(user.id, 'password_changed')
     },
   }
 }

@@ -10,6 +10,8 @@ declare module 'fastify' {
 }
 
 const REALM = 'jwt-auth-api'
+// No token we issue comes near this; a bigger header is refused before anything looks inside it.
+const MAX_AUTHORIZATION_LENGTH = 8 * 1024
 
 /** RFC 6750 §3: a missing token gets a bare challenge, a bad one says invalid_token. */
 function challenge(problem: ProblemError): ProblemError {
@@ -25,8 +27,12 @@ async function authenticate(app: FastifyInstance) {
 
   // Callback style on purpose: this runs on every protected request and an async hook costs a promise.
   function authenticateRequest(request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction) {
-    const header = request.headers.authorization?.trim()
+    const raw = request.headers.authorization
     try {
+      if (raw !== undefined && raw.length > MAX_AUTHORIZATION_LENGTH) {
+        throw new ProblemError('token_invalid', 'The Authorization header is larger than 8 KB')
+      }
+      const header = raw?.trim()
       if (header === undefined || header === '' || header.toLowerCase() === 'bearer') {
         throw new ProblemError('token_missing', 'Send the access token as: Authorization: Bearer <token>')
       }

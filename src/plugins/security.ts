@@ -9,6 +9,7 @@ export interface SecurityOptions {
 }
 
 async function security(app: FastifyInstance, options: SecurityOptions) {
+
   await app.register(fastifyHelmet, {
     contentSecurityPolicy: {
       directives: {

@@ -1,7 +1,9 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { createAuthService, type AuthService } from '../auth/auth-service.js'
+import { createLoginThrottle } from '../auth/login-throttle.js'
 import { createPasswordHasher } from '../auth/password-hasher.js'
+import { createPasswordStrengthChecker } from '../auth/password-strength.js'
 import type { Clock } from '../clock.js'
 import type { Config } from '../config.js'
 import { createRevokedTokenRepository } from '../tokens/revoked-token-repository.js'
@@ -31,12 +33,22 @@ async function services(app: FastifyInstance, options: ServicesOptions) {
     concurrency: options.passwordConcurrency,
     maxQueue: options.passwordQueue,
   })
+  const strength = createPasswordStrengthChecker({ minScore: config.passwords.minScore })
+  app.addHook('onClose', () => strength.close())
+  const throttle = createLoginThrottle({
+    perAccount: config.limits.loginFailuresPerAccount,
+    perIp: config.limits.loginFailuresPerIp,
+    windowSeconds: config.limits.loginFailureWindowSeconds,
+    redis: app.redis,
+  })
   app.decorate(
     'auth',
     createAuthService({
       users: createUserRepository(app.db.prisma),
       revocations,
       passwords,
+      strength,
+      throttle,
       issuer: app.tokens.issuer,
       verifier: app.tokens.verifier,
       clock,
@@ -44,8 +56,8 @@ async function services(app: FastifyInstance, options: ServicesOptions) {
     }),
   )
   app.decorate('pruner', createDenylistPruner({ revocations, clock }))
-  // The dummy hash for unknown accounts is ready before the first login arrives.
-  await passwords.warmUp()
+  // The dummy hash for unknown accounts and the password dictionaries are ready before the first request.
+  await Promise.all([passwords.warmUp(), strength.warmUp()])
 }
 
-export default fp(services, { name: 'services', dependencies: ['database', 'tokens'] })
+export default fp(services, { name: 'services', dependencies: ['database', 'tokens', 'redis'] })

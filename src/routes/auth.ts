@@ -93,7 +93,7 @@ const authRoutes: FastifyPluginAsyncZod<AuthRoutesOptions> = async (app, options
     },
     handler: async (request, reply) => {
       const { email, password, rememberMe, transport } = request.body
-      return sendSession(reply, await app.auth.login({ email, password, rememberMe }), transport)
+      return sendSession(reply, await app.auth.login({ email, password, rememberMe, ip: request.ip }), transport)
     },
   })
 

@@ -1,6 +1,9 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
-import { meSchema } from '../auth/auth-schemas.js'
-import { problemResponses } from '../errors/problem.js'
+import { z } from 'zod'
+import { meSchema, passwordChangeSchema } from '../auth/auth-schemas.js'
+import { BODY_PROBLEMS, problemResponses } from '../errors/problem.js'
+
+const BEARER_PROBLEMS = { 401: ['token_missing', 'token_invalid', 'token_expired'] } as const
 
 const meRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get('/me', {
@@ -9,14 +12,35 @@ const meRoutes: FastifyPluginAsyncZod = async (app) => {
       tags: ['account'],
       summary: 'The current user, read from the access token (no database call)',
       security: [{ bearerAuth: [] }],
-      response: {
-        200: meSchema,
-        ...problemResponses({ 401: ['token_missing', 'token_invalid', 'token_expired'], 500: ['internal_error'] }),
-      },
+      response: { 200: meSchema, ...problemResponses({ ...BEARER_PROBLEMS, 500: ['internal_error'] }) },
     },
     handler: async (request) => {
       const { sub, email, role } = request.user
       return { id: sub, email, role }
+    },
+  })
+
+  app.post('/me/password', {
+    onRequest: [app.authenticate],
+    schema: {
+      tags: ['account'],
+      summary: 'Change the password; ends every login of the user (their refresh tokens are revoked)',
+      security: [{ bearerAuth: [] }],
+      body: passwordChangeSchema,
+      response: {
+        204: z.null().meta({ description: 'Changed. Every refresh token of the user is revoked: log in again.' }),
+        ...problemResponses({
+          ...BODY_PROBLEMS,
+          401: [...BEARER_PROBLEMS[401], 'token_revoked', 'invalid_credentials'],
+          429: ['rate_limited'],
+          503: ['service_unavailable'],
+        }),
+      },
+    },
+    handler: async (request, reply) => {
+      const { currentPassword, newPassword } = request.body
+      await app.auth.changePassword({ userId: request.user.sub, currentPassword, newPassword, ip: request.ip })
+      return reply.code(204).send(null)
     },
   })
 }

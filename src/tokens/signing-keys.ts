@@ -106,15 +106,22 @@ function verificationKeyFromSecret(secret: Buffer, kid?: string): VerificationKe
   return { kid: id, algorithm: 'HS256', key: secret }
 }
 
+/**
+ * A JWK Set (`{"keys": [...]}` or a bare array). Each entry is a public JWK (or an `oct` JWK for HS256),
+ * or `{"kid": "...", "pem": "-----BEGIN PUBLIC KEY-----..."}` for a key kept as PEM.
+ */
 function parseVerifyKeys(text: string): VerificationKey[] {
   const parsed = JSON.parse(text) as { keys?: JsonWebKey[] } | JsonWebKey[]
-  const jwks = Array.isArray(parsed) ? parsed : (parsed.keys ?? [])
-  return jwks.map((jwk, index) => {
-    if (typeof jwk !== 'object' || jwk === null) throw new Error(`key ${index} is not a JWK object`)
-    if (jwk.d !== undefined) throw new Error(`key ${index} (${jwk.kid ?? 'no kid'}) is a private key; list public keys only`)
-    const kid = typeof jwk.kid === 'string' ? jwk.kid : undefined
-    if (jwk.kty === 'oct') return verificationKeyFromSecret(Buffer.from(String(jwk.k ?? ''), 'base64url'), kid)
-    return verificationKeyFromPublic(createPublicKey({ key: jwk, format: 'jwk' }), kid)
+  const entries = Array.isArray(parsed) ? parsed : (parsed.keys ?? [])
+  return entries.map((entry, index) => {
+    if (typeof entry !== 'object' || entry === null) throw new Error(`key ${index} is not a JWK object`)
+    const kid = typeof entry.kid === 'string' ? entry.kid : undefined
+    if (entry.d !== undefined || String(entry.pem ?? '').includes('PRIVATE')) {
+      throw new Error(`key ${index} (${kid ?? 'no kid'}) is a private key; list public keys only`)
+    }
+    if (typeof entry.pem === 'string') return verificationKeyFromPublic(createPublicKey(entry.pem), kid)
+    if (entry.kty === 'oct') return verificationKeyFromSecret(Buffer.from(String(entry.k ?? ''), 'base64url'), kid)
+    return verificationKeyFromPublic(createPublicKey({ key: entry, format: 'jwk' }), kid)
   })
 }
 

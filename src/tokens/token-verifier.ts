@@ -26,6 +26,16 @@ const isString = (value: unknown): value is string => typeof value === 'string' 
 const isInteger = (value: unknown): value is number => Number.isSafeInteger(value)
 const ROLES: ReadonlySet<string> = new Set<Role>(['user', 'admin'])
 
+/**
+ * A base64url signature has spare bits in its last character (4 of them for Ed25519's 64 bytes), so 16
+ * different strings decode to one signature and all verify. Only the canonical spelling is accepted:
+ * one token, one string.
+ */
+function hasCanonicalSignature(token: string): boolean {
+  const signature = token.slice(token.lastIndexOf('.') + 1)
+  return Buffer.from(signature, 'base64url').toString('base64url') === signature
+}
+
 /** The `kid` from a JWT's header, read without trusting anything else in it yet. */
 function keyIdOf(token: string): unknown {
   const end = token.indexOf('.')
@@ -80,7 +90,9 @@ export function createTokenVerifier(options: TokenVerifierOptions) {
     if (token.length > MAX_TOKEN_LENGTH) throw invalid('The token is too long')
     const kid = keyIdOf(token)
     const verifier = typeof kid === 'string' ? verifiers.get(kid) : undefined
-    if (!verifier) throw invalid('The token is malformed or was not signed by a key this server trusts')
+    if (!verifier || !hasCanonicalSignature(token)) {
+      throw invalid('The token is malformed or was not signed by a key this server trusts')
+    }
     try {
       return verifier(token)
     } catch {

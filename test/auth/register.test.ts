@@ -48,8 +48,25 @@ t.test('POST /auth/register', async (t) => {
   })
 
   t.test('counts characters, not bytes: 8 emoji and 1024 multi-byte characters are accepted', async (t) => {
-    t.equal((await post(app, '/auth/register', { email: uniqueEmail(), password: '🔑'.repeat(8) })).statusCode, 201)
-    t.equal((await post(app, '/auth/register', { email: uniqueEmail(), password: 'é'.repeat(1024) })).statusCode, 201)
-    t.equal((await post(app, '/auth/register', { email: uniqueEmail(), password: '🔑'.repeat(7) })).statusCode, 400)
+    const emoji = ['🔑', '🐢', '🌵', '🚲', '🎻', '🧭', '🪁', '🍄']
+    t.equal((await post(app, '/auth/register', { email: uniqueEmail(), password: emoji.join('') })).statusCode, 201)
+    t.equal((await post(app, '/auth/register', { email: uniqueEmail(), password: emoji.slice(1).join('') })).statusCode, 400)
+    const passphrase = 'Zürich Ærøskøbing Łódź Ñandú 東京 '
+    const long = passphrase + 'é'.repeat(1024 - [...passphrase].length)
+    t.equal([...long].length, 1024)
+    t.equal((await post(app, '/auth/register', { email: uniqueEmail(), password: long })).statusCode, 201)
+    t.equal((await post(app, '/auth/register', { email: uniqueEmail(), password: `${long}é` })).statusCode, 400)
+  })
+
+  t.test('refuses common and easily guessed passwords, saying why', async (t) => {
+    const email = uniqueEmail('weak')
+    for (const password of ['password1', 'qwertyuiop', 'P@ssw0rd!', '12345678910', email]) {
+      const response = await post(app, '/auth/register', { email, password })
+      t.equal(response.statusCode, 400, password)
+      const problem = problemOf(response)
+      t.equal(problem.code, 'validation_failed')
+      t.match(problem.errors, [{ path: 'body.password', message: /^is too easy to guess/ }], password)
+    }
+    t.match(problemOf(await post(app, '/auth/register', { email, password: 'password1' })).detail, /commonly used password/)
   })
 })

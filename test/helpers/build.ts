@@ -34,14 +34,23 @@ export const TEST_ENV: NodeJS.ProcessEnv = {
 export async function build(
   t: Teardown,
   env: NodeJS.ProcessEnv = {},
-  { clock = new ManualClock(), beforeReady }: { clock?: ManualClock; beforeReady?: (app: FastifyInstance) => void } = {},
+  {
+    clock = new ManualClock(),
+    beforeReady,
+    database: shared,
+  }: {
+    clock?: ManualClock
+    beforeReady?: (app: FastifyInstance) => void
+    /** Share a database another app of the test uses (and leave dropping it to its owner). */
+    database?: TestDatabase
+  } = {},
 ): Promise<TestApp> {
-  const database = await createTestDatabase(null)
+  const database = shared ?? (await createTestDatabase(null))
   const config = loadConfig({ ...TEST_ENV, DATABASE_URL: database.url, ...env })
   const app = await buildApp(config, { clock })
   t.teardown(async () => {
     await app.close()
-    await database.drop()
+    if (!shared) await database.drop()
   })
   beforeReady?.(app)
   await app.ready()

@@ -1,3 +1,5 @@
+import { sign } from 'node:crypto'
+
 /** Decodes a JWT without verifying it: for asserting on what the server put inside. */
 export function decodeJwt(token: string) {
   const [header, payload] = token.split('.')
@@ -18,4 +20,10 @@ export function tamper(token: string, change: { header?: object; payload?: objec
 export function unsigned(token: string): string {
   const { header, payload } = decodeJwt(token)
   return `${encode({ ...header, alg: 'none' })}.${encode(payload)}.`
+}
+
+/** Signs header.payload with an Ed25519 private key (PEM): forgeries with a valid signature and bad claims. */
+export function signEdDSA(header: object, payload: object, privateKeyPem: string | Buffer): string {
+  const input = `${encode({ alg: 'EdDSA', ...header })}.${encode(payload)}`
+  return `${input}.${sign(null, Buffer.from(input), privateKeyPem).toString('base64url')}`
 }

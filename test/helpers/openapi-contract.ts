@@ -48,7 +48,8 @@ const validateProblem = ajv.compile({
  */
 export function checkResponse(method: string, url: string, response: LightMyRequestResponse): string[] {
   const path = url.split('?')[0] ?? url
-  if (UNDOCUMENTED.some((pattern) => pattern.test(path))) return []
+  // CORS preflights belong to the browser's protocol, not to the API's operations.
+  if (method.toUpperCase() === 'OPTIONS' || UNDOCUMENTED.some((pattern) => pattern.test(path))) return []
   const operation = openapi.paths[path]?.[method.toLowerCase()]
   const status = String(response.statusCode)
   const where = `${method.toUpperCase()} ${path} -> ${status}`

@@ -30,6 +30,7 @@ function serviceWith(passwords: PasswordHasher) {
       updatePasswordHash: async () => undefined,
     },
     passwords,
+    throttle: { check: async () => undefined, recordFailure: async () => undefined, recordSuccess: async () => undefined },
     clock: new ManualClock(),
     lifetimes: { refreshTtlSeconds: 86_400, rememberMeTtlSeconds: 2_592_000, reuseGraceSeconds: 10 },
   } as unknown as AuthServiceDeps
@@ -39,8 +40,8 @@ function serviceWith(passwords: PasswordHasher) {
 t.test('login spends one full password check whether or not the account exists', async (t) => {
   const { hasher, calls } = recordingHasher()
   const auth = serviceWith(hasher)
-  await t.rejects(auth.login({ email: 'ADA@example.com ', password: 'nope', rememberMe: false }), { code: 'invalid_credentials' })
-  await t.rejects(auth.login({ email: 'ghost@example.com', password: 'nope', rememberMe: false }), { code: 'invalid_credentials' })
+  await t.rejects(auth.login({ email: 'ADA@example.com ', password: 'nope', rememberMe: false, ip: '192.0.2.1' }), { code: 'invalid_credentials' })
+  await t.rejects(auth.login({ email: 'ghost@example.com', password: 'nope', rememberMe: false, ip: '192.0.2.1' }), { code: 'invalid_credentials' })
   t.same(calls, ['verify', 'verifyDummy'], 'one bcrypt comparison each: a real one, then one against the dummy hash')
 })
 

@@ -1,0 +1,31 @@
+import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
+import { Redis } from 'ioredis'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Shared state for several instances (rate-limit counters); undefined in a single-process setup. */
+    redis: Redis | undefined
+  }
+}
+
+async function redis(app: FastifyInstance, options: { url?: string }) {
+  if (!options.url) {
+    app.decorate('redis', undefined)
+    return
+  }
+  const client = new Redis(options.url, {
+    // Fail fast while Redis is down instead of queueing commands: the limiters fall back or let through.
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    connectTimeout: 1000,
+    lazyConnect: false,
+  })
+  client.on('error', (error) => app.log.warn({ err: error }, 'redis error'))
+  app.decorate('redis', client)
+  app.addHook('onClose', async () => {
+    client.disconnect()
+  })
+}
+
+export default fp(redis, { name: 'redis' })

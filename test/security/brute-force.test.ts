@@ -1,0 +1,93 @@
+import { randomBytes } from 'node:crypto'
+import t, { type Test } from 'tap'
+import { build } from '../helpers/build.js'
+import { PASSWORD, problemOf, registerUser } from '../helpers/http.js'
+
+// A fresh client address per test (through a trusted proxy), so counters never leak between tests or
+// between runs sharing one Redis.
+const randomIp = () => `10.${randomBytes(3).join('.')}`
+
+function loginAs(app: Awaited<ReturnType<typeof build>>['app'], ip: string, email: string, password: string) {
+  return app.inject({
+    method: 'POST',
+    url: '/auth/login',
+    payload: { email, password },
+    headers: { 'x-forwarded-for': ip },
+  })
+}
+
+for (const store of ['memory', 'redis'] as const) {
+  const env = { TRUST_PROXY: 'true', ...(store === 'redis' ? { REDIS_URL: 'redis://127.0.0.1:6379' } : {}) }
+
+  t.test(`failed logins are limited per account and IP (${store} store)`, async (t: Test) => {
+    const { app } = await build(t, { ...env, LOGIN_FAILURES_PER_ACCOUNT: '3' })
+    const user = await registerUser(app)
+    const ip = randomIp()
+    for (let i = 0; i < 3; i++) t.equal((await loginAs(app, ip, user.email, 'wrong password')).statusCode, 401)
+
+    const blocked = await loginAs(app, ip, user.email, PASSWORD)
+    t.equal(blocked.statusCode, 429, 'blocked even with the right password')
+    t.equal(problemOf(blocked).code, 'rate_limited')
+    const retryAfter = Number(blocked.headers['retry-after'])
+    t.ok(retryAfter > 0 && retryAfter <= 900, `Retry-After ${retryAfter}`)
+
+    t.equal((await loginAs(app, randomIp(), user.email, PASSWORD)).statusCode, 200, 'the same account from another IP')
+    t.equal((await loginAs(app, ip, 'someone.else@example.com', 'wrong password')).statusCode, 401, 'another account from this IP')
+  })
+
+  t.test(`a successful login resets the account's counter (${store} store)`, async (t: Test) => {
+    const { app } = await build(t, { ...env, LOGIN_FAILURES_PER_ACCOUNT: '3' })
+    const user = await registerUser(app)
+    const ip = randomIp()
+    for (let i = 0; i < 2; i++) await loginAs(app, ip, user.email, 'wrong password')
+    t.equal((await loginAs(app, ip, user.email, PASSWORD)).statusCode, 200)
+    for (let i = 0; i < 2; i++) t.equal((await loginAs(app, ip, user.email, 'wrong password')).statusCode, 401)
+    t.equal((await loginAs(app, ip, user.email, PASSWORD)).statusCode, 200, 'not blocked: the count started again')
+  })
+
+  t.test(`failed logins per IP across accounts have their own budget (${store} store)`, async (t: Test) => {
+    const { app } = await build(t, { ...env, LOGIN_FAILURES_PER_IP: '4' })
+    const ip = randomIp()
+    for (let i = 0; i < 4; i++) {
+      t.equal((await loginAs(app, ip, `stuffed.${i}@example.com`, 'guess')).statusCode, 401)
+    }
+    const response = await loginAs(app, ip, 'stuffed.next@example.com', 'guess')
+    t.equal(response.statusCode, 429)
+    t.equal(problemOf(response).code, 'rate_limited')
+  })
+
+  t.test(`every /auth/* request counts against the per-IP budget; /me does not (${store} store)`, async (t: Test) => {
+    const { app } = await build(t, { ...env, AUTH_REQUESTS_PER_MINUTE: '3' })
+    const ip = randomIp()
+    const refresh = () =>
+      app.inject({ method: 'POST', url: '/auth/refresh', payload: {}, headers: { 'x-forwarded-for': ip } })
+    for (let i = 0; i < 3; i++) t.equal((await refresh()).statusCode, 401)
+    const limited = await refresh()
+    t.equal(limited.statusCode, 429)
+    t.equal(problemOf(limited).code, 'rate_limited')
+    t.ok(Number(limited.headers['retry-after']) > 0)
+    const me = await app.inject({ url: '/me', headers: { 'x-forwarded-for': ip } })
+    t.equal(me.statusCode, 401, '/me is not rate limited')
+  })
+}
+
+t.test('with Redis, two instances share the failed-login counters', async (t) => {
+  const env = { TRUST_PROXY: 'true', REDIS_URL: 'redis://127.0.0.1:6379', LOGIN_FAILURES_PER_ACCOUNT: '4' }
+  const first = await build(t, env)
+  const second = await build(t, env)
+  const user = await registerUser(first.app)
+  const ip = randomIp()
+  // Both apps have their own databases; the throttle only needs the email and the address.
+  for (let i = 0; i < 2; i++) await loginAs(first.app, ip, user.email, 'wrong password')
+  for (let i = 0; i < 2; i++) await loginAs(second.app, ip, user.email, 'wrong password')
+  t.equal((await loginAs(first.app, ip, user.email, PASSWORD)).statusCode, 429)
+})
+
+t.test('with Redis unreachable, logins still work (counters fall back to memory)', async (t) => {
+  const { app } = await build(t, { TRUST_PROXY: 'true', REDIS_URL: 'redis://127.0.0.1:1', LOGIN_FAILURES_PER_ACCOUNT: '2' })
+  const user = await registerUser(app)
+  const ip = randomIp()
+  t.equal((await loginAs(app, ip, user.email, PASSWORD)).statusCode, 200)
+  for (let i = 0; i < 2; i++) t.equal((await loginAs(app, ip, user.email, 'wrong password')).statusCode, 401)
+  t.equal((await loginAs(app, ip, user.email, PASSWORD)).statusCode, 429, 'still limited, in memory')
+})
