@@ -44,6 +44,7 @@ const envSchema = z.object({
   REFRESH_TOKEN_TTL_SECONDS: seconds(86_400),
   REMEMBER_ME_TTL_SECONDS: seconds(2_592_000),
   REFRESH_REUSE_GRACE_SECONDS: seconds(10, 0),
+  REFRESH_IDLE_TIMEOUT_SECONDS: seconds(604_800, 60),
 
   ACCESS_TOKEN_CACHE_SIZE: z.coerce.number().int().min(0).max(1_000_000).default(10_000),
 
@@ -98,6 +99,8 @@ export interface Config {
     refreshTtlSeconds: number
     rememberMeTtlSeconds: number
     reuseGraceSeconds: number
+    /** A refresh token unused for this long no longer refreshes: the login has gone idle. */
+    refreshIdleTimeoutSeconds: number
   }
   /** Entries in the verified-access-token cache; about 1 KB each. 0 turns the cache off. */
   accessTokenCacheSize: number
@@ -239,6 +242,13 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
 
   const problems: string[] = []
   const keys = checkKeys(env, problems)
+  // NIST SP 800-63B (AAL1): re-authenticate at least every 30 days, whatever the user does.
+  if (env.REMEMBER_ME_TTL_SECONDS > 2_592_000) {
+    problems.push('REMEMBER_ME_TTL_SECONDS must be at most 2592000 (30 days)')
+  }
+  if (env.NODE_ENV === 'production' && env.PASSWORD_MIN_SCORE < 2) {
+    problems.push('PASSWORD_MIN_SCORE must be at least 2 when NODE_ENV=production')
+  }
   if (env.REMEMBER_ME_TTL_SECONDS < env.REFRESH_TOKEN_TTL_SECONDS) {
     problems.push('REMEMBER_ME_TTL_SECONDS must not be shorter than REFRESH_TOKEN_TTL_SECONDS')
   }
@@ -281,6 +291,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       refreshTtlSeconds: env.REFRESH_TOKEN_TTL_SECONDS,
       rememberMeTtlSeconds: env.REMEMBER_ME_TTL_SECONDS,
       reuseGraceSeconds: env.REFRESH_REUSE_GRACE_SECONDS,
+      refreshIdleTimeoutSeconds: env.REFRESH_IDLE_TIMEOUT_SECONDS,
     },
     accessTokenCacheSize: env.ACCESS_TOKEN_CACHE_SIZE,
     passwords: { bcryptCost: env.BCRYPT_COST, minScore: env.PASSWORD_MIN_SCORE },

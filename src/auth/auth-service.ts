@@ -24,6 +24,7 @@ export interface AuthServiceDeps {
     refreshTtlSeconds: number
     rememberMeTtlSeconds: number
     reuseGraceSeconds: number
+    refreshIdleTimeoutSeconds: number
   }
 }
 
@@ -182,6 +183,10 @@ export function createAuthService(deps: AuthServiceDeps) {
     async refresh(token: string): Promise<Session> {
       const claims = verifier.verifyRefresh(token)
       const nowMs = clock.now()
+      // Each rotation stamps iat, so an old iat means nobody used this login for that long (ASVS 7.3.1).
+      if (nowMs - claims.iat * 1000 > lifetimes.refreshIdleTimeoutSeconds * 1000) {
+        throw new ProblemError('token_expired', 'This login was not used for too long; log in again')
+      }
       const [state, user] = await Promise.all([revocations.stateOf(claims), users.findById(claims.sub)])
       if (state.familyRevoked) throw new ProblemError('token_revoked', 'This login has been ended')
       if (state.rotation) return replayOrReuse(claims, state.rotation, nowMs)

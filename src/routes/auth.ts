@@ -93,7 +93,11 @@ const authRoutes: FastifyPluginAsyncZod<AuthRoutesOptions> = async (app, options
     },
     handler: async (request, reply) => {
       const { email, password, rememberMe, transport } = request.body
-      return sendSession(reply, await app.auth.login({ email, password, rememberMe, ip: request.ip }), transport)
+      const session = await app.auth.login({ email, password, rememberMe, ip: request.ip })
+      // A new login replaces the browser's previous one rather than leaving it alive (ASVS 7.2.4).
+      const previous = request.cookies[REFRESH_COOKIE]
+      if (previous) await app.auth.logout(previous).catch(() => undefined)
+      return sendSession(reply, session, transport)
     },
   })
 

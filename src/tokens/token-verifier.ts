@@ -71,7 +71,8 @@ export function createTokenVerifier(options: TokenVerifierOptions) {
         checkTyp: typ,
         allowedIss: options.issuer,
         allowedAud: options.audience,
-        requiredClaims: ['sub', 'jti', 'iat', 'exp'],
+        // iss and aud are only compared when present; requiring them refuses tokens minted without them.
+        requiredClaims: ['iss', 'aud', 'sub', 'jti', 'iat', 'exp'],
         // Lifetime is checked below, against the same clock as cache hits.
         ignoreExpiration: true,
         ignoreNotBefore: true,
@@ -102,8 +103,12 @@ export function createTokenVerifier(options: TokenVerifierOptions) {
     }
   }
 
-  function checkLifetime(exp: number, now: number): void {
+  /** exp, and nbf when a token has one (ours never do), against the injected clock. */
+  function checkLifetime(payload: Record<string, unknown>, exp: number, now: number): void {
     if (now > exp * 1000 + toleranceMs) throw new ProblemError('token_expired', 'The token has expired')
+    const { nbf } = payload
+    if (nbf === undefined) return
+    if (!isInteger(nbf) || now < nbf * 1000 - toleranceMs) throw invalid('The token is not valid yet')
   }
 
   return {
@@ -117,7 +122,7 @@ export function createTokenVerifier(options: TokenVerifierOptions) {
         throw invalid('The token lacks required claims')
       }
       if (!isInteger(iat) || !isInteger(exp)) throw invalid('The token has malformed time claims')
-      checkLifetime(exp, now)
+      checkLifetime(payload, exp, now)
       const claims: AccessClaims = { sub, email, role: role as Role, jti, iat, exp }
       accessCache.set(token, claims, exp * 1000 + toleranceMs)
       return claims
@@ -128,7 +133,7 @@ export function createTokenVerifier(options: TokenVerifierOptions) {
       const { sub, fid, jti, iat, exp } = payload
       if (!isString(sub) || !isString(fid) || !isString(jti)) throw invalid('The token lacks required claims')
       if (!isInteger(iat) || !isInteger(exp)) throw invalid('The token has malformed time claims')
-      if (!allowExpired) checkLifetime(exp, clock.now())
+      if (!allowExpired) checkLifetime(payload, exp, clock.now())
       return { sub, fid, jti, iat, exp }
     },
 

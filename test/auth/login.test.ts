@@ -46,6 +46,20 @@ t.test('POST /auth/login', async (t) => {
     t.equal(cookieOf(response, 'refresh_token')?.maxAge, config.jwt.rememberMeTtlSeconds)
   })
 
+  t.test('logging in again in the same browser ends the login its cookie belonged to', async (t) => {
+    const first = await post(app, '/auth/login', { email: user.email, password: user.password, transport: 'cookie' })
+    const oldCookie = cookieOf(first, 'refresh_token')!.value
+    const second = await app.inject({
+      method: 'POST',
+      url: '/auth/login',
+      payload: { email: user.email, password: user.password, transport: 'cookie' },
+      cookies: { refresh_token: oldCookie },
+    })
+    t.equal(second.statusCode, 200)
+    t.not(cookieOf(second, 'refresh_token')?.value, oldCookie)
+    t.equal(problemOf(await post(app, '/auth/refresh', { refreshToken: oldCookie })).code, 'token_revoked')
+  })
+
   t.test('wrong password and unknown email get the same 401 invalid_credentials body', async (t) => {
     const wrong = await post(app, '/auth/login', { email: user.email, password: 'not the password' })
     const unknown = await post(app, '/auth/login', { email: uniqueEmail('ghost'), password: 'not the password' })

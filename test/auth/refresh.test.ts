@@ -89,6 +89,18 @@ t.test('POST /auth/refresh', async (t) => {
     t.equal(problemOf(expired).code, 'token_expired')
   })
 
+  t.test('a login left idle longer than REFRESH_IDLE_TIMEOUT_SECONDS cannot refresh, even before it expires', async (t) => {
+    const { tokens } = await session(app, { rememberMe: true })
+    clock.advance(config.jwt.refreshIdleTimeoutSeconds * 1000 - 1000)
+    const used = await refresh(app, tokens.refreshToken!)
+    t.equal(used.statusCode, 200, 'used just in time: the idle clock starts again')
+    clock.advance(config.jwt.refreshIdleTimeoutSeconds * 1000 + 1000)
+    const idle = await refresh(app, used.json<Tokens>().refreshToken!)
+    t.equal(idle.statusCode, 401)
+    t.equal(problemOf(idle).code, 'token_expired')
+    t.match(problemOf(idle).detail, /not used for too long/)
+  })
+
   t.test('refuses what is not a live refresh token of ours', async (t) => {
     const { tokens } = await session(app)
     const cases: [string, object, string][] = [

@@ -59,6 +59,8 @@ t.test('hostile tokens: every one is a 401, never a 500', async (t) => {
     ['an unknown crit header', sign({}, { crit: ['exp-policy'], 'exp-policy': 1 }), 'token_invalid'],
     ['a refresh token as access token', tokens.refreshToken!, 'token_invalid'],
     ['missing claims', sign({ email: undefined, role: undefined }), 'token_invalid'],
+    ['no iss and no aud', sign({ iss: undefined, aud: undefined }), 'token_invalid'],
+    ['not valid before an hour from now', sign({ nbf: Number(claims.iat) + 3600 }), 'token_invalid'],
     ['claims of the wrong type', sign({ sub: 42 }), 'token_invalid'],
     ['a role we never issue', sign({ role: 'superuser' }), 'token_invalid'],
     ['expired an hour ago', sign({ iat: Number(claims.iat) - 7200, exp: Number(claims.iat) - 3600 }), 'token_expired'],

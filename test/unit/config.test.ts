@@ -60,6 +60,9 @@ t.test('checks relations between values', async (t) => {
   t.match(problemsOf({ BCRYPT_COST: '8' }), [/BCRYPT_COST/])
   t.equal(loadConfig({ NODE_ENV: 'test', BCRYPT_COST: '4' }).passwords.bcryptCost, 4, 'only tests may go below 10')
   t.match(problemsOf({ JWT_CLOCK_TOLERANCE_SECONDS: '31' }), [/JWT_CLOCK_TOLERANCE_SECONDS/])
+  t.match(problemsOf({ REMEMBER_ME_TTL_SECONDS: String(31 * 86_400) }), [/at most 2592000 \(30 days\)/])
+  const pem = generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString()
+  t.match(problemsOf({ NODE_ENV: 'production', JWT_PRIVATE_KEY: pem, PASSWORD_MIN_SCORE: '1' }), [/PASSWORD_MIN_SCORE/])
 })
 
 t.test('HS256 needs a secret of at least 32 bytes', async (t) => {
