@@ -64,8 +64,15 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   app.removeContentTypeParser('text/plain')
   app.setValidatorCompiler(validatorCompiler)
   app.setSerializerCompiler(serializerCompiler)
+  // While closing, in-flight answers end their keep-alive connection, so close() never waits for a
+  // client's idle socket to time out (Fastify only drops connections that are idle when close starts).
+  let closing = false
+  app.addHook('preClose', async () => {
+    closing = true
+  })
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id)
+    if (closing) reply.header('connection', 'close')
   })
 
   await app.register(errorHandler)
@@ -93,8 +100,9 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   await app.register(meRoutes)
   await app.register(wellKnownRoutes, { jwks: config.jwt.keys.jwks })
   await app.register(healthRoutes, {
+    // Touches a table, not just the connection: until migrations have run, the app is not ready either.
     pingDatabase: async () => {
-      await app.db.pool.query({ sql: 'SELECT 1', timeout: 1000 })
+      await app.db.pool.query({ sql: 'SELECT 1 FROM revoked_tokens LIMIT 0', timeout: 1000 })
     },
   })
   return app

@@ -15,24 +15,35 @@ function loadConfigOrExit(): Config {
   }
 }
 
-/** Development start-up: create the database if needed and apply pending migrations. */
-async function migrateOrExit(config: Config): Promise<void> {
-  try {
-    await migrateDatabase(config.database.url, { createDatabase: true, log: (line) => console.log(line) })
-  } catch (error) {
-    // A broken migration history must be fixed first; an unreachable database must not stop start-up:
-    // the server reports not-ready until the database is back.
-    if (error instanceof MigrationError) {
-      console.error(error.message)
-      process.exit(1)
+const MIGRATION_RETRY_MS = 2000
+
+/**
+ * MIGRATE_ON_START: create the database if needed and apply pending migrations. A broken migration
+ * history stops the process; an unreachable database does not: the server starts, reports not-ready,
+ * and this keeps trying in the background until the database answers.
+ */
+async function migrateInBackgroundUntilDone(config: Config, log: (line: string) => void): Promise<void> {
+  let timer: NodeJS.Timeout | undefined
+  const attempt = async (): Promise<void> => {
+    try {
+      await migrateDatabase(config.database.url, { createDatabase: true, log })
+    } catch (error) {
+      if (error instanceof MigrationError) {
+        console.error(error.message)
+        process.exit(1)
+      }
+      log(`Migrations not applied yet, the database is unreachable (${(error as Error).message}); retrying`)
+      timer = setTimeout(() => void attempt(), MIGRATION_RETRY_MS)
+      timer.unref()
     }
-    console.error(`Migrations not applied, the database is unreachable: ${(error as Error).message}`)
   }
+  process.once('SIGTERM', () => clearTimeout(timer))
+  await attempt()
 }
 
 loadDotEnv()
 const config = loadConfigOrExit()
-if (config.database.migrateOnStart) await migrateOrExit(config)
+if (config.database.migrateOnStart) await migrateInBackgroundUntilDone(config, (line) => console.log(line))
 
 const app = await buildApp(config)
 const closer = closeWithGrace({ delay: 10_000, skip: ['unhandledRejection'] }, async ({ signal, err }) => {

@@ -1,15 +1,19 @@
 import net from 'node:net'
 
+type State = 'up' | 'cut' | 'stalled'
+
 /**
- * A TCP proxy in front of MariaDB that a test can cut and restore, to play a database outage without
- * touching the shared server. A cut resets every open connection and refuses new ones, like a database
- * restart or a failover.
+ * A TCP proxy in front of MariaDB that a test can break, to play database outages without touching the
+ * shared server. cut(): every open connection is reset and new ones are refused, like a restart or a
+ * failover. stall(): connections stay open but nothing gets through, like a network that drops packets.
  */
 export class TcpProxy {
   readonly #server: net.Server
   readonly #sockets = new Set<net.Socket>()
-  #up = true
+  #state: State = 'up'
   port = 0
+  /** Added to every answer from the database, to widen the moments a test wants to hit. */
+  latencyMs = 0
 
   constructor(
     readonly targetHost = '127.0.0.1',
@@ -28,34 +32,56 @@ export class TcpProxy {
   }
 
   get up(): boolean {
-    return this.#up
+    return this.#state === 'up'
+  }
+
+  #track(socket: net.Socket): void {
+    this.#sockets.add(socket)
+    socket.on('close', () => this.#sockets.delete(socket))
+    socket.on('error', () => socket.destroy())
   }
 
   #accept(client: net.Socket): void {
-    if (!this.#up) {
+    if (this.#state === 'cut') {
       client.resetAndDestroy()
       return
     }
+    this.#track(client)
     const upstream = net.connect(this.targetPort, this.targetHost)
-    for (const socket of [client, upstream]) {
-      this.#sockets.add(socket)
-      socket.on('close', () => this.#sockets.delete(socket))
-      socket.on('error', () => socket.destroy())
-    }
-    client.pipe(upstream).pipe(client)
+    this.#track(upstream)
+    // Forwarded by hand rather than piped, so that a stall can swallow bytes in both directions.
+    client.on('data', (data) => {
+      if (this.#state === 'up') upstream.write(data)
+    })
+    upstream.on('data', (data) => {
+      if (this.#state !== 'up') return
+      // Equal delays fire in order, so the byte stream stays intact.
+      if (this.latencyMs > 0) setTimeout(() => client.write(data), this.latencyMs)
+      else client.write(data)
+    })
     client.on('close', () => upstream.destroy())
     upstream.on('close', () => client.destroy())
   }
 
   /** Resets every connection and refuses new ones until restore(). */
   cut(): void {
-    this.#up = false
+    this.#state = 'cut'
     for (const socket of this.#sockets) socket.resetAndDestroy()
     this.#sockets.clear()
   }
 
+  /** Keeps connections open but lets nothing through until restore(). */
+  stall(): void {
+    this.#state = 'stalled'
+  }
+
+  /** Back to normal; connections broken by a stall stay broken (their protocol state is lost). */
   restore(): void {
-    this.#up = true
+    if (this.#state === 'stalled') {
+      for (const socket of this.#sockets) socket.resetAndDestroy()
+      this.#sockets.clear()
+    }
+    this.#state = 'up'
   }
 
   async close(): Promise<void> {
