@@ -75,3 +75,36 @@ t.test('database outage: access tokens keep working, DB-bound routes answer 503,
     t.equal((await post(app, '/auth/login', { email: user.email, password: PASSWORD })).statusCode, 200)
   })
 })
+
+t.test('a silent network (packets dropped, connections open): DB-bound routes still answer 503 within the deadline', async (t) => {
+  const database = await createTestDatabase(t)
+  const proxy = new TcpProxy()
+  await proxy.listen()
+  t.teardown(() => proxy.close())
+  const url = new URL(database.url)
+  url.port = String(proxy.port)
+  const config = loadConfig({ ...TEST_ENV, DATABASE_URL: url.toString() })
+  const app = await buildApp(config, { clock: new ManualClock() })
+  t.teardown(() => app.close())
+  await app.ready()
+  enforceContract(app)
+
+  const user = await registerUser(app)
+  const tokens = await login(app, user.email)
+  proxy.stall()
+  const bound = config.database.operationTimeoutMs
+  for (const [name, call] of [
+    ['login', () => post(app, '/auth/login', { email: user.email, password: PASSWORD })],
+    ['refresh', () => refresh(app, tokens.refreshToken!)],
+  ] as const) {
+    const started = Date.now()
+    const response = await call()
+    const elapsed = Date.now() - started
+    t.equal(response.statusCode, 503, name)
+    t.ok(elapsed < bound + 1000, `${name} answered in ${elapsed} ms (deadline ${bound} ms per database call)`)
+  }
+  t.equal((await me(app, tokens.accessToken)).statusCode, 200, '/me does not care')
+  proxy.restore()
+  await within(5000, async () => (await app.inject({ url: '/health/ready' })).statusCode === 200)
+  t.equal((await refresh(app, tokens.refreshToken!)).statusCode, 200, 'recovered; the token was not consumed')
+})
