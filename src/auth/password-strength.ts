@@ -19,13 +19,17 @@ export interface PasswordStrengthOptions {
 
 /**
  * Refuses common and easily guessed passwords, with the reason, using zxcvbn-ts and its common-password and
- * English dictionaries. The estimate runs on one worker thread, never on the event loop.
+ * English dictionaries. The estimate runs on one worker thread, never on the event loop; the first check
+ * after an idle spell waits for the worker to start (a few hundred milliseconds).
  */
 export function createPasswordStrengthChecker(options: PasswordStrengthOptions) {
   const pool = new Piscina<StrengthTask, StrengthResult>({
     filename: WORKER.href,
-    minThreads: 1,
+    // Registrations are rare next to token checks: the worker (and its ~70 MB of dictionaries) exists only
+    // while there is work, and goes away after a minute idle.
+    minThreads: 0,
     maxThreads: 1,
+    idleTimeout: 60_000,
     maxQueue: options.maxQueue ?? 64,
     execArgv: workerExecArgv,
   })
@@ -52,10 +56,6 @@ export function createPasswordStrengthChecker(options: PasswordStrengthOptions) 
       const why = [result.warning, ...result.suggestions].filter(Boolean).join(' ')
       const message = `is too easy to guess${why ? `: ${why}` : ''}`
       throw new ProblemError('validation_failed', `${field}: ${message}`, { errors: [{ path: field, message }] })
-    },
-    /** Starts the worker and loads the dictionaries before the first registration needs them. */
-    async warmUp(): Promise<void> {
-      await estimate({ password: 'warm up the dictionaries', userInputs: [] })
     },
     close(): Promise<void> {
       return pool.destroy()

@@ -56,8 +56,8 @@ async function services(app: FastifyInstance, options: ServicesOptions) {
     }),
   )
   app.decorate('pruner', createDenylistPruner({ revocations, clock }))
-  // The dummy hash for unknown accounts and the password dictionaries are ready before the first request.
-  await Promise.all([passwords.warmUp(), strength.warmUp()])
+  // The dummy hash for unknown accounts is ready before the first login arrives.
+  await passwords.warmUp()
 }
 
 export default fp(services, { name: 'services', dependencies: ['database', 'tokens', 'redis'] })

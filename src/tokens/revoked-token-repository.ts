@@ -42,10 +42,13 @@ export interface UserRevocation {
 
 /** The refresh-token denylist (`revoked_tokens`). The only module that reads or writes it. */
 export function createRevokedTokenRepository(prisma: Db) {
-  /** Inserts a row keyed on its primary key; false when a row with that id is already there. */
-  async function insertOnce(data: Prisma.RevokedTokenUncheckedCreateInput): Promise<boolean> {
+  /**
+   * Inserts a row keyed on its primary key; false when a row with that id is already there. createMany,
+   * not create: on MySQL, create wraps INSERT and a read-back SELECT in a transaction (four round trips).
+   */
+  async function insertOnce(data: Prisma.RevokedTokenCreateManyInput): Promise<boolean> {
     try {
-      await prisma.revokedToken.create({ data, select: { id: true } })
+      await prisma.revokedToken.createMany({ data: [data] })
       return true
     } catch (error) {
       if (isUniqueViolation(error)) return false

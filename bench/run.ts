@@ -1,0 +1,167 @@
+// npm run bench: measures the stateless API against its own ceiling and against server sessions, on the
+// real server (bench/server/server.mjs, the build in dist/) and real MariaDB and Redis. See bench/README.md.
+import { performance } from 'node:perf_hooks'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { checkBuild, startServer, type RunningServer } from './harness/server-process.js'
+import { describeMachine, loadAverage } from './harness/machine.js'
+import { measureScenario, RUNS_PER_SCENARIO } from './harness/measure.js'
+import { parseOptions } from './harness/options.js'
+import { RESULTS_DIR } from './harness/paths.js'
+import { formatConsoleReport } from './report/console.js'
+import type { BenchReport, ScenarioResult } from './report/results.js'
+import { evaluateTargets } from './report/targets.js'
+import { writeResults } from './report/write-results.js'
+import { scenarios, selectScenarios } from './scenarios/scenarios.js'
+import { SERVERS } from './scenarios/servers.js'
+import type { ScenarioContext } from './scenarios/types.js'
+import { benchDatabaseUrls, connect, dropBenchDatabase, mariadbVersion } from './setup/bench-database.js'
+import { createFixtures, SESSION_COUNT, USER_COUNT, type Fixtures } from './setup/fixtures.js'
+import { openRedis, redisVersion } from './setup/redis-sessions.js'
+import { benchServerEnv } from './setup/server-env.js'
+import { createTokenMinter, generateSigningKey } from './setup/token-minter.js'
+
+const log = (line: string) => console.log(line)
+
+function usageOrExit<T>(read: () => T): T {
+  try {
+    return read()
+  } catch (error) {
+    console.error((error as Error).message)
+    process.exit(2)
+  }
+}
+
+const options = usageOrExit(() => parseOptions(process.argv.slice(2)))
+const selected = usageOrExit(() => selectScenarios(scenarios(options), options.only))
+const startedAt = new Date().toISOString()
+const notes: string[] = []
+const setup: BenchReport['setup'] = []
+
+async function timed<T>(step: string, work: () => Promise<T>): Promise<T> {
+  const started = performance.now()
+  log(`setup: ${step} ...`)
+  const value = await work()
+  const seconds = (performance.now() - started) / 1000
+  setup.push({ step, seconds })
+  log(`setup: ${step}: ${seconds.toFixed(1)} s`)
+  return value
+}
+
+const staleBuild = checkBuild()
+if (staleBuild) {
+  log(`warning: ${staleBuild}`)
+  notes.push(staleBuild)
+}
+
+const urls = benchDatabaseUrls()
+const admin = await connect(urls.server)
+const redis = openRedis()
+await redis.connect()
+const machine = describeMachine({ mariadb: await mariadbVersion(admin), redis: await redisVersion(redis) })
+if (machine.loadAverage.start >= 0.5) {
+  notes.push(`the machine was busy (load average ${machine.loadAverage.start} at start): numbers are skewed`)
+  log(`warning: load average ${machine.loadAverage.start}; other work on the machine will skew the numbers`)
+}
+if (options.quick) notes.push('quick mode: short runs prove the harness works and say nothing about speed')
+
+const key = generateSigningKey()
+const { env: serverEnv, notes: envNotes } = benchServerEnv(urls.database)
+notes.push(...envNotes)
+
+let server: RunningServer | undefined
+let fixtures: Fixtures | undefined
+let db: Awaited<ReturnType<typeof connect>> | undefined
+let accessCacheSize = 0
+const results: ScenarioResult[] = []
+let exitCode = 0
+
+let cleanedUp: Promise<void> | undefined
+/** Leaves nothing behind: no server process, no Redis keys, no bench database (unless --keep-database). */
+function cleanUp(): Promise<void> {
+  cleanedUp ??= (async () => {
+    await server?.stop()
+    await fixtures?.cleanUp().catch((error: unknown) => console.error('could not delete the Redis session keys', error))
+    await db?.end()
+    if (!options.keepDatabase) {
+      await dropBenchDatabase(admin).catch((error: unknown) => console.error('could not drop the bench database', error))
+    }
+    await admin.end()
+    redis.disconnect()
+  })()
+  return cleanedUp
+}
+process.once('SIGINT', () => {
+  console.error('\ninterrupted: cleaning up')
+  void cleanUp().finally(() => process.exit(130))
+})
+
+try {
+  await timed(`drop and recreate database ${new URL(urls.database).pathname.slice(1)}`, () => dropBenchDatabase(admin))
+  // Scenarios run in list order; their servers start one at a time, each when first needed.
+  for (const serverId of [...new Set(selected.map((scenario) => scenario.server))]) {
+    const spec = SERVERS[serverId]
+    if (!spec) throw new Error(`no server spec ${serverId}`)
+    server = await timed(`start the bench server (${spec.title}, migrations on start)`, () =>
+      startServer({ ...serverEnv, ...spec.env, JWT_PRIVATE_KEY: key.privateKeyPem }),
+    )
+    db ??= await connect(urls.database)
+    const { info } = server
+    accessCacheSize = info.accessCacheSize
+    fixtures ??= createFixtures({
+      baseUrl: server.baseUrl,
+      db,
+      redis,
+      minter: createTokenMinter({ ...info, privateKeyPem: key.privateKeyPem }),
+      accessCacheSize: info.accessCacheSize,
+      timed,
+    })
+    const context: ScenarioContext = { options, server, fx: fixtures, publicKeyPem: key.publicKeyPem }
+    for (const scenario of selected.filter((candidate) => candidate.server === serverId)) {
+      log(`\n${scenario.title} [${scenario.id}]`)
+      const result = await measureScenario(scenario, context, options, log)
+      for (const warning of result.warnings) log(`  warning: ${warning}`)
+      results.push(result)
+    }
+    // Requests whose client autocannon dropped at the end of the last run are still being served; stopping
+    // now would close the database pool under them and log errors that have nothing to do with the bench.
+    await sleep(1000)
+    await server.stop()
+    server = undefined
+  }
+} catch (error) {
+  console.error(error)
+  exitCode = 1
+} finally {
+  await cleanUp()
+}
+
+if (results.length > 0) {
+  machine.loadAverage.end = loadAverage()
+  const report: BenchReport = {
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    mode: options.quick ? 'quick' : 'full',
+    partial: selected.length < scenarios(options).length || exitCode !== 0,
+    settings: {
+      connections: options.connections,
+      durationSeconds: options.durationSeconds,
+      runsPerScenario: RUNS_PER_SCENARIO,
+      warmupSeconds: options.warmupSeconds,
+      users: USER_COUNT,
+      sessions: SESSION_COUNT,
+      coldTokens: fixtures?.coldTokenCount ?? 0,
+      denylistRows: options.denylistRows,
+      accessTokenCacheSize: accessCacheSize,
+    },
+    serverEnv: Object.fromEntries(Object.entries(serverEnv).filter(([name]) => !name.startsWith('BENCH_'))),
+    machine,
+    setup,
+    scenarios: results,
+    targets: evaluateTargets(results),
+    notes: [...notes, ...results.flatMap((result) => result.warnings)],
+  }
+  log(formatConsoleReport(report))
+  const written = await writeResults(report, RESULTS_DIR)
+  log(`\nwrote ${written.map((file) => file.slice(RESULTS_DIR.length + 1)).join(', ')} in bench/results/`)
+}
+process.exitCode = exitCode

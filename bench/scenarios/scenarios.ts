@@ -1,0 +1,189 @@
+import type { LoadRequest, LoadResult } from '../harness/load.js'
+import type { BenchOptions } from '../harness/options.js'
+import { measureVerifyRate } from './crypto-verify.js'
+import { bearer, continuousStreams, get, postJson, rotated, split, type ContinuousStreams } from './plans.js'
+import type { Scenario, ScenarioContext } from './types.js'
+
+// Refresh tokens are single-use. The first run (the warm-up) gets this many per second of its duration;
+// every later one three times the best rate a run has reached so far, so none runs out and few are minted
+// in vain. A run that spends them all ends early and says so.
+const FIRST_REFRESH_TOKENS_PER_SECOND = 4000
+const REFRESH_HEADROOM = 3
+const MIN_REFRESH_TOKENS_PER_SECOND = 500
+const LOGIN_CONNECTIONS = 4
+// The cold tokens handed to the crypto.verify process: enough distinct signatures to defeat any caching.
+const VERIFY_SAMPLE = 2000
+
+function refreshLoad() {
+  let tokensPerSecond = FIRST_REFRESH_TOKENS_PER_SECOND
+  let bestRate = 0
+  return {
+    async plan(context: ScenarioContext, seconds: number) {
+      const { connections } = context.options
+      const perConnection = Math.max(10, Math.ceil((seconds * tokensPerSecond) / connections))
+      const tokens = await context.fx.refreshTokens(perConnection * connections)
+      const requests = tokens.map((refreshToken) => postJson('/auth/refresh', { refreshToken }))
+      return { perConnection: split(requests, connections), singleUse: true }
+    },
+    afterRun(_context: ScenarioContext, load: LoadResult) {
+      bestRate = Math.max(bestRate, load.reqPerSec)
+      tokensPerSecond = Math.max(MIN_REFRESH_TOKENS_PER_SECOND, Math.ceil(bestRate * REFRESH_HEADROOM))
+    },
+  }
+}
+
+// Django's cookie name; bench/server/session-routes.mjs reads it.
+const sessionRequest = (store: 'mariadb' | 'redis', key: string) =>
+  get(`/bench/session/${store}`, { cookie: `sessionid=${key}` })
+
+/**
+ * Disjoint slices of the cold tokens, one per connection, and each run (warm-up included) goes on where the
+ * last one stopped: a token comes round again only after all the others, long evicted from the cache.
+ */
+function coldLoad(connections: number) {
+  let streams: ContinuousStreams<LoadRequest> | undefined
+  return {
+    async plan({ fx }: ScenarioContext) {
+      streams ??= continuousStreams(split((await fx.coldTokens()).map((token) => bearer('/me', token)), connections))
+      return { perConnection: streams.next() }
+    },
+    afterRun(_context: ScenarioContext, load: LoadResult) {
+      streams?.advance(load.sentPerList)
+    },
+  }
+}
+
+/**
+ * The scenarios, in the order they run. Adding one (a cluster comparison, another baseline) is adding
+ * an entry here; the targets that compare them live in bench/report/targets.ts.
+ */
+export function scenarios(options: BenchOptions): Scenario[] {
+  const { connections } = options
+  return [
+    {
+      kind: 'http',
+      id: 'ceiling',
+      group: 'ceiling',
+      title: 'ceiling: GET /health/live',
+      server: 'single',
+      expectedStatuses: [200],
+      plan: async () => ({ perConnection: [[get('/health/live')]] }),
+    },
+    {
+      kind: 'http',
+      id: 'me-warm',
+      group: 'me',
+      title: '/me warm: 200 tokens, each reused',
+      server: 'single',
+      expectedStatuses: [200],
+      meLoad: true,
+      plan: async ({ fx }) => {
+        const requests = (await fx.users()).map((user) => bearer('/me', user.accessToken))
+        return { perConnection: rotated(requests, connections) }
+      },
+    },
+    {
+      kind: 'http',
+      id: 'me-cold',
+      group: 'cold',
+      title: '/me cold: every token new to the server',
+      server: 'single',
+      expectedStatuses: [200],
+      meLoad: true,
+      ...coldLoad(connections),
+    },
+    {
+      kind: 'rate',
+      id: 'crypto-verify',
+      group: 'cold',
+      title: 'bare crypto.verify, 1 core (verifies/s)',
+      server: 'single',
+      unit: 'verifies/s',
+      measure: async ({ fx, publicKeyPem }, seconds) => {
+        const tokens = (await fx.coldTokens()).slice(0, VERIFY_SAMPLE)
+        return measureVerifyRate({ publicKeyPem, tokens, seconds })
+      },
+    },
+    {
+      kind: 'http',
+      id: 'session-mariadb',
+      group: 'sessions',
+      title: 'server session in MariaDB (baseline)',
+      server: 'single',
+      expectedStatuses: [200],
+      prepare: async ({ fx }) => void (await fx.mariadbSessions()),
+      plan: async ({ fx }) => {
+        const keys = await fx.mariadbSessions()
+        return { perConnection: split(keys.map((key) => sessionRequest('mariadb', key)), connections) }
+      },
+    },
+    {
+      kind: 'http',
+      id: 'session-redis',
+      group: 'sessions',
+      title: 'server session in Redis (baseline)',
+      server: 'single',
+      expectedStatuses: [200],
+      prepare: async ({ fx }) => void (await fx.redisSessions()),
+      plan: async ({ fx }) => {
+        const keys = await fx.redisSessions()
+        return { perConnection: split(keys.map((key) => sessionRequest('redis', key)), connections) }
+      },
+    },
+    {
+      kind: 'http',
+      id: 'refresh-empty',
+      group: 'refresh',
+      title: 'refresh, empty denylist',
+      server: 'single',
+      expectedStatuses: [200],
+      beforeRun: ({ fx }) => fx.clearDenylist(),
+      ...refreshLoad(),
+    },
+    {
+      kind: 'http',
+      id: 'refresh-full',
+      group: 'refresh',
+      title: `refresh, ${options.denylistRows.toLocaleString('en')} denylist rows`,
+      server: 'single',
+      expectedStatuses: [200],
+      // Filled once; each run adds its own rotations on top, a few percent of the rows.
+      prepare: ({ fx }) => fx.fillDenylist(options.denylistRows),
+      ...refreshLoad(),
+    },
+    {
+      kind: 'http',
+      id: 'me-under-logins',
+      group: 'logins',
+      title: '/me warm while logins run',
+      server: 'single',
+      expectedStatuses: [200],
+      meLoad: true,
+      plan: async ({ fx }) => {
+        const requests = (await fx.users()).map((user) => bearer('/me', user.accessToken))
+        return { perConnection: rotated(requests, connections) }
+      },
+      alongside: {
+        title: `POST /auth/login, ${LOGIN_CONNECTIONS} connections`,
+        connections: LOGIN_CONNECTIONS,
+        // 503: shed by the bounded bcrypt queue; 429: a rate limit. Both are the server protecting /me.
+        expectedStatuses: [200, 429, 503],
+        plan: async ({ fx }) => {
+          const requests = (await fx.users()).map(({ email, password }) => postJson('/auth/login', { email, password }))
+          return { perConnection: rotated(requests, LOGIN_CONNECTIONS) }
+        },
+      },
+    },
+  ]
+}
+
+/** The scenarios --only asks for, by id or group; all of them without --only. */
+export function selectScenarios(all: Scenario[], only: string[]): Scenario[] {
+  if (only.length === 0) return all
+  const unknown = only.filter((name) => !all.some((scenario) => scenario.id === name || scenario.group === name))
+  if (unknown.length > 0) {
+    const names = [...new Set(all.flatMap((scenario) => [scenario.id, scenario.group]))].join(', ')
+    throw new Error(`unknown scenario ${unknown.join(', ')}; choose from ${names}`)
+  }
+  return all.filter((scenario) => only.includes(scenario.id) || only.includes(scenario.group))
+}

@@ -1,0 +1,104 @@
+import { randomBytes } from 'node:crypto'
+import type { Connection } from 'mariadb'
+import type { Redis } from 'ioredis'
+import { clearDenylist, createSessionTable, fillDenylist, sessionKeys } from './bench-database.js'
+import { deleteRedisSessions, fillRedisSessions } from './redis-sessions.js'
+import type { TokenMinter } from './token-minter.js'
+import { createBenchUsers, type BenchUser } from './users.js'
+
+export const USER_COUNT = 200
+export const SESSION_COUNT = 100_000
+// Distinct cold tokens per cache entry: a token comes round again only after six times the cache has
+// been refilled, so no request of the cold scenario can be a cache hit.
+const COLD_TOKENS_PER_CACHE_ENTRY = 6
+const MIN_COLD_TOKENS = 60_000
+export const TOKEN_TTL_SECONDS = 3600
+const REFRESH_TTL_SECONDS = 86_400
+
+export interface FixtureDeps {
+  baseUrl: string
+  db: Connection
+  redis: Redis
+  minter: TokenMinter
+  accessCacheSize: number
+  /** Records how long a setup step took, for the report. */
+  timed: <T>(step: string, work: () => Promise<T>) => Promise<T>
+}
+
+const memo = <T>(make: () => Promise<T>) => {
+  let value: Promise<T> | undefined
+  return () => (value ??= make())
+}
+
+const thousands = (count: number) => count.toLocaleString('en')
+
+/** The i-th of a list, round robin. */
+const nth = <T>(items: T[], index: number) => items[index % items.length] as T
+
+/**
+ * Everything scenarios need, built on first use only: `--only me-warm` does not wait for 100,000
+ * sessions or a million denylist rows.
+ */
+export function createFixtures(deps: FixtureDeps) {
+  const { timed, minter } = deps
+  let redisKeys: string[] = []
+
+  const users = memo(() =>
+    timed(`register and log in ${USER_COUNT} users through the API`, () => createBenchUsers(deps.baseUrl, USER_COUNT)),
+  )
+
+  const coldTokenCount = Math.max(MIN_COLD_TOKENS, COLD_TOKENS_PER_CACHE_ENTRY * deps.accessCacheSize)
+  const coldTokens = memo(async () => {
+    const subjects: BenchUser[] = await users()
+    return timed(`mint ${thousands(coldTokenCount)} access tokens`, async () =>
+      Array.from({ length: coldTokenCount }, (_, index) => minter.access(nth(subjects, index), TOKEN_TTL_SECONDS)),
+    )
+  })
+
+  const salt = `${randomBytes(8).toString('hex')}:`
+  const allSessionKeys = memo(async () => sessionKeys(salt, SESSION_COUNT))
+
+  const mariadbSessions = memo(async () => {
+    await users()
+    await timed(`fill the MariaDB sessions table (${thousands(SESSION_COUNT)} rows)`, () =>
+      createSessionTable(deps.db, salt, SESSION_COUNT),
+    )
+    return allSessionKeys()
+  })
+
+  const redisSessions = memo(async () => {
+    const subjects = await users()
+    const keys = await allSessionKeys()
+    await timed(`fill Redis (${thousands(SESSION_COUNT)} session keys)`, () => fillRedisSessions(deps.redis, keys, subjects))
+    redisKeys = keys
+    return keys
+  })
+
+  return {
+    users,
+    coldTokenCount,
+    coldTokens,
+    mariadbSessions,
+    redisSessions,
+
+    /** Fresh refresh tokens, each of a login of its own, for users that exist. Never reused across runs. */
+    async refreshTokens(count: number): Promise<string[]> {
+      const subjects = await users()
+      return Array.from({ length: count }, (_, index) => minter.refresh(nth(subjects, index).id, REFRESH_TTL_SECONDS))
+    },
+
+    clearDenylist: () => clearDenylist(deps.db),
+
+    async fillDenylist(rows: number): Promise<void> {
+      await users()
+      await timed(`fill revoked_tokens (${thousands(rows)} rows)`, () => fillDenylist(deps.db, rows))
+    },
+
+    async cleanUp(): Promise<void> {
+      if (redisKeys.length > 0) await deleteRedisSessions(deps.redis, redisKeys)
+      redisKeys = []
+    },
+  }
+}
+
+export type Fixtures = ReturnType<typeof createFixtures>

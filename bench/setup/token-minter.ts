@@ -1,0 +1,54 @@
+import { generateKeyPairSync, randomUUID } from 'node:crypto'
+import { createSigner } from 'fast-jwt'
+import { v7 as uuidv7 } from 'uuid'
+
+/** A fresh Ed25519 key for the bench server (JWT_PRIVATE_KEY), kept here so the harness can sign too. */
+export function generateSigningKey(): { privateKeyPem: string; publicKeyPem: string } {
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519')
+  return {
+    privateKeyPem: privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
+    publicKeyPem: publicKey.export({ format: 'pem', type: 'spki' }).toString(),
+  }
+}
+
+export interface MintingKey {
+  privateKeyPem: string
+  kid: string
+  issuer: string
+  audience: string
+}
+
+export interface TokenSubject {
+  id: string
+  email: string
+  role: 'user' | 'admin'
+}
+
+/**
+ * Signs tokens the server accepts as its own, exactly as src/tokens/token-issuer.ts and the @fastify/jwt
+ * signers of src/plugins/tokens.ts make them: EdDSA, header typ and kid, claims iss and aud plus the
+ * token type's own claims. Minting here instead of logging in is what makes 60,000 distinct tokens cheap.
+ */
+export function createTokenMinter(key: MintingKey) {
+  // `typ` is a fast-jwt signer option its types do not declare (src/plugins/tokens.ts passes it the same way).
+  const signer = (typ: string) =>
+    createSigner({ key: key.privateKeyPem, algorithm: 'EdDSA', kid: key.kid, iss: key.issuer, aud: key.audience, ...{ typ } })
+  const signAccess = signer('at+jwt')
+  const signRefresh = signer('refresh+jwt')
+  const nowSeconds = () => Math.floor(Date.now() / 1000)
+
+  return {
+    access(user: TokenSubject, ttlSeconds: number): string {
+      const iat = nowSeconds()
+      return signAccess({ sub: user.id, email: user.email, role: user.role, jti: randomUUID(), iat, exp: iat + ttlSeconds })
+    },
+
+    /** A refresh token of a login of its own (a new family), as a login right now would issue it. */
+    refresh(userId: string, ttlSeconds: number): string {
+      const iat = nowSeconds()
+      return signRefresh({ sub: userId, fid: uuidv7(), jti: randomUUID(), iat, exp: iat + ttlSeconds })
+    },
+  }
+}
+
+export type TokenMinter = ReturnType<typeof createTokenMinter>
