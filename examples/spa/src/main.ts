@@ -1,0 +1,96 @@
+// Entry point: read where the API is, wire the forms and buttons to the session, restore the session.
+import { createApiClient } from '../../../clients/typescript/client.js'
+import { createSession, type Session } from './session.js'
+import { createView, element } from './view.js'
+
+interface SpaConfig {
+  apiBaseUrl: string
+}
+
+declare global {
+  interface Window {
+    /** For the end-to-end test: trigger a refresh at a chosen moment. Holds no token. */
+    __spa?: Readonly<{ refreshNow(): Promise<boolean> }>
+  }
+}
+
+/** The static server writes config.json, so one build runs against any API address. */
+async function loadConfig(): Promise<SpaConfig> {
+  const response = await fetch('/config.json', { cache: 'no-store' })
+  if (!response.ok) throw new Error(`config.json: ${response.status}`)
+  return (await response.json()) as SpaConfig
+}
+
+function fieldsOf(form: HTMLFormElement) {
+  const data = new FormData(form)
+  return {
+    email: String(data.get('email') ?? ''),
+    password: String(data.get('password') ?? ''),
+    rememberMe: data.get('rememberMe') === 'on',
+  }
+}
+
+/** Runs a form's action with its button disabled, so a double click does not send it twice. */
+function onSubmit(form: HTMLFormElement, action: (fields: ReturnType<typeof fieldsOf>) => Promise<unknown>) {
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault()
+    const button = form.querySelector('button')
+    if (button) button.disabled = true
+    try {
+      await action(fieldsOf(form))
+    } finally {
+      if (button) button.disabled = false
+    }
+  })
+}
+
+function onClick(id: string, action: () => Promise<unknown>) {
+  const button = element<HTMLButtonElement>(id)
+  button.addEventListener('click', async () => {
+    button.disabled = true
+    try {
+      await action()
+    } finally {
+      button.disabled = false
+    }
+  })
+}
+
+function wire(session: Session) {
+  const loginForm = element<HTMLFormElement>('login-form')
+  const registerForm = element<HTMLFormElement>('register-form')
+
+  onSubmit(registerForm, async ({ email, password }) => {
+    if (!(await session.register(email, password))) return
+    registerForm.reset()
+    element<HTMLInputElement>('login-email').value = email
+    element<HTMLInputElement>('login-password').focus()
+  })
+  onSubmit(loginForm, async ({ email, password, rememberMe }) => {
+    if (await session.login(email, password, rememberMe)) loginForm.reset()
+  })
+  onClick('reload-profile', () => session.reloadUser())
+  onClick('logout', () => session.logout())
+  onClick('logout-all', () => session.logoutEverywhere())
+  document.addEventListener('visibilitychange', () => {
+    if (document.visibilityState === 'visible') session.resumeIfDue()
+  })
+}
+
+async function main() {
+  const { apiBaseUrl } = await loadConfig()
+  // credentials: 'include' makes the browser store the API's Set-Cookie and send the cookie back cross-origin.
+  const api = createApiClient(apiBaseUrl, { credentials: 'include' })
+  const ui = createView({ page: location.origin, api: new URL(apiBaseUrl).origin })
+  const session = createSession(api, apiBaseUrl, ui)
+  wire(session)
+  window.__spa = Object.freeze({ refreshNow: () => session.refreshNow() })
+  await session.start()
+}
+
+main().catch((error: unknown) => {
+  const notice = element('notice')
+  notice.hidden = false
+  notice.dataset.tone = 'error'
+  notice.textContent = `The app could not start: ${(error as Error).message}`
+})

@@ -1,0 +1,65 @@
+// Drawing only: the session decides, this shows. Text goes in through textContent, never as HTML.
+import type { SessionUi, SessionView, Tone } from './session.js'
+
+const ACTIVITY_LINES = 12
+
+export function element<T extends HTMLElement = HTMLElement>(id: string): T {
+  const found = document.getElementById(id)
+  if (!found) throw new Error(`#${id} is missing from index.html`)
+  return found as T
+}
+
+const clock = (date: Date) => date.toTimeString().slice(0, 8)
+
+function setText(id: string, text: string) {
+  element(id).textContent = text
+}
+
+const HEADINGS: Record<SessionView['status'], [heading: string, detail: string]> = {
+  starting: ['Checking your session…', 'Asking the API whether this browser has a session.'],
+  'logged-out': ['Logged out', 'Log in, or create an account first.'],
+  'logged-in': [
+    'Logged in',
+    'The access token is kept in memory only; the refresh token is an HttpOnly cookie this page cannot read.',
+  ],
+}
+
+function render(view: SessionView) {
+  element('status').dataset.state = view.status
+  element('logged-out-view').hidden = view.status !== 'logged-out'
+  element('logged-in-view').hidden = view.status !== 'logged-in'
+  const [heading, detail] = HEADINGS[view.status]
+  setText('status-heading', view.status === 'logged-in' ? `Logged in as ${view.user.email}` : heading)
+  setText('status-detail', detail)
+  if (view.status !== 'logged-in') return
+  setText('me-email', view.user.email)
+  setText('me-role', view.user.role)
+  setText('me-id', view.user.id)
+  setText('token-expires', clock(view.accessExpiresAt))
+  setText('token-next-refresh', clock(view.nextRefreshAt))
+  setText('token-refreshes', String(view.silentRefreshes))
+}
+
+function log(text: string) {
+  const list = element('activity')
+  const line = document.createElement('li')
+  const time = document.createElement('time')
+  time.textContent = clock(new Date())
+  line.append(time, ` ${text}`)
+  list.prepend(line)
+  while (list.children.length > ACTIVITY_LINES) list.lastElementChild?.remove()
+}
+
+function notify(tone: Tone, text: string) {
+  const notice = element('notice')
+  notice.hidden = false
+  notice.dataset.tone = tone
+  notice.textContent = text
+  log(text)
+}
+
+export function createView(origins: { page: string; api: string }): SessionUi {
+  setText('page-origin', origins.page)
+  setText('api-origin', origins.api)
+  return { render, notify, log }
+}
