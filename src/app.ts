@@ -3,7 +3,7 @@ import type { IncomingMessage } from 'node:http'
 import { availableParallelism } from 'node:os'
 import fastifyCookie from '@fastify/cookie'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
-import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod'
+import { validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod'
 import { systemClock, type Clock } from './clock.js'
 import type { Config } from './config.js'
 import authenticate from './plugins/authenticate.js'
@@ -15,6 +15,7 @@ import pruneJob from './plugins/prune-job.js'
 import authRateLimit from './plugins/auth-rate-limit.js'
 import redis from './plugins/redis.js'
 import security from './plugins/security.js'
+import { zodToFastJsonSerializer } from './plugins/serializer.js'
 import services from './plugins/services.js'
 import tokens from './plugins/tokens.js'
 import authRoutes from './routes/auth.js'
@@ -63,16 +64,17 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   // JSON only: without this, text/plain bodies would reach validation instead of getting a 415.
   app.removeContentTypeParser('text/plain')
   app.setValidatorCompiler(validatorCompiler)
-  app.setSerializerCompiler(serializerCompiler)
+  app.setSerializerCompiler(zodToFastJsonSerializer)
   // While closing, in-flight answers end their keep-alive connection, so close() never waits for a
   // client's idle socket to time out (Fastify only drops connections that are idle when close starts).
   let closing = false
   app.addHook('preClose', async () => {
     closing = true
   })
-  app.addHook('onSend', async (request, reply) => {
+  app.addHook('onSend', (request, reply, payload, done) => {
     reply.header('x-request-id', request.id)
     if (closing) reply.header('connection', 'close')
+    done(null, payload)
   })
 
   await app.register(errorHandler)

@@ -1,29 +1,55 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import fastifyCors from '@fastify/cors'
-import fastifyHelmet from '@fastify/helmet'
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
 import fp from 'fastify-plugin'
+import helmet, { type HelmetOptions } from 'helmet'
 
 export interface SecurityOptions {
   /** Exact origins allowed to call the API from a browser, with credentials (cookie transport). */
   corsOrigins: string[]
 }
 
-async function security(app: FastifyInstance, options: SecurityOptions) {
-
-  await app.register(fastifyHelmet, {
-    contentSecurityPolicy: {
-      directives: {
-        defaultSrc: ["'self'"],
-        // Swagger UI at /docs uses inline styles and data: images; nothing else here serves HTML.
-        styleSrc: ["'self'", "'unsafe-inline'"],
-        imgSrc: ["'self'", 'data:'],
-        scriptSrc: ["'self'"],
-        frameAncestors: ["'none'"],
-        // TLS is the terminator's job; upgrading here would break /docs on a plain-HTTP dev server.
-        upgradeInsecureRequests: null,
-      },
+const HELMET_OPTIONS: HelmetOptions = {
+  contentSecurityPolicy: {
+    directives: {
+      defaultSrc: ["'self'"],
+      // Swagger UI at /docs uses inline styles and data: images; nothing else here serves HTML.
+      styleSrc: ["'self'", "'unsafe-inline'"],
+      imgSrc: ["'self'", 'data:'],
+      scriptSrc: ["'self'"],
+      frameAncestors: ["'none'"],
+      // TLS is the terminator's job; upgrading here would break /docs on a plain-HTTP dev server.
+      upgradeInsecureRequests: null,
     },
+  },
+}
+
+/**
+ * The headers helmet sets for this configuration, computed once. @fastify/helmet builds a new helmet
+ * middleware (and re-parses the CSP) on every request; our headers never vary per request, so helmet
+ * runs once at start-up against a recording response, and each reply gets the recorded set.
+ */
+export function helmetHeaders(options: HelmetOptions = HELMET_OPTIONS): Record<string, string> {
+  const headers: Record<string, string> = {}
+  const recorder = {
+    setHeader: (name: string, value: string) => {
+      headers[name.toLowerCase()] = value
+    },
+    removeHeader: (name: string) => {
+      delete headers[name.toLowerCase()]
+    },
+  }
+  helmet(options)({} as IncomingMessage, recorder as unknown as ServerResponse, () => undefined)
+  return headers
+}
+
+async function security(app: FastifyInstance, options: SecurityOptions) {
+  const headers = helmetHeaders()
+  app.addHook('onRequest', (_request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => {
+    reply.headers(headers)
+    done()
   })
+
   const allowed = new Set(options.corsOrigins)
   await app.register(fastifyCors, {
     origin: (origin, callback) => callback(null, origin !== undefined && allowed.has(origin)),
