@@ -20,13 +20,38 @@ function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
   return Promise.race([work, deadline]).finally(() => clearTimeout(timer))
 }
 
-function createClient(pool: Pool, operationTimeoutMs: number) {
-  // Every Prisma call gets a client-side deadline on top of the pool's acquire timeout and the server's
-  // statement timeout: those do not fire when the network silently drops packets.
+/** Counts database calls in flight, so that closing can wait for them instead of cutting them off. */
+class InFlight {
+  count = 0
+  #idle: (() => void)[] = []
+
+  track<T>(work: Promise<T>): Promise<T> {
+    this.count++
+    return work.finally(() => {
+      if (--this.count === 0) for (const resolve of this.#idle.splice(0)) resolve()
+    })
+  }
+
+  /** Resolves when nothing is in flight, or after `ms` at the latest. */
+  drained(ms: number): Promise<void> {
+    if (this.count === 0) return Promise.resolve()
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms)
+      this.#idle.push(() => {
+        clearTimeout(timer)
+        resolve()
+      })
+    })
+  }
+}
+
+function createClient(pool: Pool, operationTimeoutMs: number, inFlight: InFlight) {
+  // Every Prisma call gets a client-side deadline on top of the pool's acquire timeout: that one does not
+  // fire when the network silently drops packets mid-query.
   return new PrismaClient({ adapter: new PrismaMariaDb(pool) }).$extends({
     query: {
       $allOperations({ args, query }) {
-        return withDeadline(query(args), operationTimeoutMs)
+        return inFlight.track(withDeadline(query(args), operationTimeoutMs))
       },
     },
   })
@@ -47,7 +72,8 @@ export interface Database {
  */
 export function openDatabase(config: Config['database']): Database {
   const pool = createPool(poolConfigFromUrl(config.url, config))
-  const prisma = createClient(pool, config.operationTimeoutMs)
+  const inFlight = new InFlight()
+  const prisma = createClient(pool, config.operationTimeoutMs, inFlight)
   // Connect in the background: the adapter's first connection probes the server version, and a request
   // should not pay for that probe on top of its own query when the database is down.
   prisma.$connect().catch(() => undefined)
@@ -55,6 +81,8 @@ export function openDatabase(config: Config['database']): Database {
     prisma,
     pool,
     async close() {
+      // A handler whose client went away can still be writing; let it finish (each call is bounded).
+      await inFlight.drained(config.operationTimeoutMs)
       await prisma.$disconnect()
       await pool.end()
     },
