@@ -108,14 +108,23 @@ try {
     const { info } = server
     accessCacheSize = info.accessCacheSize
     fixtures ??= createFixtures({
-      baseUrl: server.baseUrl,
+      baseUrl: () => {
+        if (!server) throw new Error('no bench server is running')
+        return server.baseUrl
+      },
       db,
       redis,
       minter: createTokenMinter({ ...info, privateKeyPem: key.privateKeyPem }),
       accessCacheSize: info.accessCacheSize,
       timed,
     })
-    const context: ScenarioContext = { options, server, fx: fixtures, publicKeyPem: key.publicKeyPem }
+    const context: ScenarioContext = {
+      options,
+      server,
+      fx: fixtures,
+      publicKeyPem: key.publicKeyPem,
+      databaseUrl: urls.database,
+    }
     for (const scenario of selected.filter((candidate) => candidate.server === serverId)) {
       log(`\n${scenario.title} [${scenario.id}]`)
       const result = await measureScenario(scenario, context, options, log)
@@ -135,6 +144,12 @@ try {
   await cleanUp()
 }
 
+/** The notes of the scenarios that ran, each once (the scenarios of a group share theirs). */
+function scenarioNotes(ran: ScenarioResult[]): string[] {
+  const ids = new Set(ran.map((result) => result.id))
+  return [...new Set(selected.filter((scenario) => ids.has(scenario.id)).flatMap((scenario) => scenario.notes ?? []))]
+}
+
 if (results.length > 0) {
   machine.loadAverage.end = loadAverage()
   const report: BenchReport = {
@@ -151,6 +166,7 @@ if (results.length > 0) {
       sessions: SESSION_COUNT,
       coldTokens: fixtures?.coldTokenCount ?? 0,
       denylistRows: options.denylistRows,
+      expiredDenylistRows: options.pruneRows,
       accessTokenCacheSize: accessCacheSize,
     },
     serverEnv: Object.fromEntries(Object.entries(serverEnv).filter(([name]) => !name.startsWith('BENCH_'))),
@@ -158,7 +174,7 @@ if (results.length > 0) {
     setup,
     scenarios: results,
     targets: evaluateTargets(results),
-    notes: [...notes, ...results.flatMap((result) => result.warnings)],
+    notes: [...notes, ...scenarioNotes(results), ...results.flatMap((result) => result.warnings)],
   }
   log(formatConsoleReport(report))
   const written = await writeResults(report, RESULTS_DIR)

@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module'
+import { performance } from 'node:perf_hooks'
 import { percentile } from './stats.js'
 
 /** One HTTP request as autocannon sends it. */
@@ -24,7 +25,13 @@ export interface LoadPlan {
 
 export interface LoadSettings {
   connections: number
+  /** The longest the run lasts. */
   durationSeconds: number
+  /**
+   * Ends the run early (what it ran alongside has ended). Responses received after that do not count
+   * toward the latencies: autocannon only stops at its next one-second tick.
+   */
+  signal?: AbortSignal
 }
 
 export interface LoadResult {
@@ -41,6 +48,10 @@ export interface LoadResult {
   timeouts: number
   /** Single-use requests ran out before the duration did. */
   ranOut: boolean
+  /** The signal ended the run. */
+  stoppedEarly: boolean
+  /** From the start to the signal, or to the end: the span the latencies cover. */
+  measuredSeconds: number
   /**
    * How far each list of the plan got: responses plus the one request possibly still in flight when the
    * run stopped (the server may have seen it). Lets a scenario continue where the last run stopped.
@@ -102,8 +113,16 @@ export function runLoad(baseUrl: string, plan: LoadPlan, settings: LoadSettings)
   const shortest = Math.min(...lists.map((list) => list.length))
   // Two connections sharing a list of single-use tokens would send each token twice.
   if (plan.singleUse && lists.length < settings.connections) throw new Error('single-use plans need a list per connection')
+  const { signal } = settings
+  if (signal?.aborted) throw new Error('the run was stopped before it started')
+  const startedAt = performance.now()
+  let stoppedAt: number | undefined
 
   return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      stoppedAt = performance.now()
+      instance.stop()
+    }
     const instance = autocannon(
       {
         url: baseUrl,
@@ -119,6 +138,7 @@ export function runLoad(baseUrl: string, plan: LoadPlan, settings: LoadSettings)
         maxConnectionRequests: plan.singleUse ? shortest : undefined,
       },
       (error, result) => {
+        signal?.removeEventListener('abort', onAbort)
         if (error) return reject(error)
         const sorted = latencies.sorted()
         const statusCodes = Object.fromEntries(
@@ -135,12 +155,15 @@ export function runLoad(baseUrl: string, plan: LoadPlan, settings: LoadSettings)
           errors: result.errors,
           timeouts: result.timeouts,
           ranOut: plan.singleUse === true && result.requests.total >= shortest * settings.connections,
+          stoppedEarly: stoppedAt !== undefined,
+          measuredSeconds: ((stoppedAt ?? performance.now()) - startedAt) / 1000,
           sentPerList: responsesPerList.map((responses, list) => (list < settings.connections ? responses + 1 : 0)),
         })
       },
     )
+    signal?.addEventListener('abort', onAbort, { once: true })
     instance.on('response', (client, _status, _bytes, ms) => {
-      latencies.record(ms)
+      if (stoppedAt === undefined) latencies.record(ms)
       const list = listOf.get(client)
       if (list !== undefined) responsesPerList[list] = (responsesPerList[list] ?? 0) + 1
     })

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
-import type { RunRecord, ScenarioResult } from '../report/results.js'
-import type { HttpScenario, RateScenario, Scenario, ScenarioContext } from '../scenarios/types.js'
+import { describeBackgroundRun } from '../report/format.js'
+import type { BackgroundRun, RunRecord, ScenarioResult } from '../report/results.js'
+import type { BackgroundWork, HttpScenario, RateScenario, Scenario, ScenarioContext } from '../scenarios/types.js'
 import { runLoad, type LoadPlan, type LoadResult } from './load.js'
 import { sampleRss } from './rss.js'
 import { mean } from './stats.js'
@@ -26,13 +27,15 @@ function describeRun(run: RunRecord, unit: string): string {
   return parts.join(', ')
 }
 
-const toRecord = (load: LoadResult, rssPeakMb?: number): RunRecord => ({
+const toRecord = (load: LoadResult, rss?: { peakMb: number; processes: number }): RunRecord => ({
   reqPerSec: load.reqPerSec,
   requests: load.requests,
   p50Ms: load.p50Ms,
   p99Ms: load.p99Ms,
   maxMs: load.maxMs,
-  rssPeakMb,
+  rssPeakMb: rss?.peakMb,
+  rssProcesses: rss?.processes,
+  measuredSeconds: load.stoppedEarly ? load.measuredSeconds : undefined,
   statusCodes: load.statusCodes,
   errors: load.errors,
   timeouts: load.timeouts,
@@ -77,22 +80,88 @@ function warningsFor(label: string, runs: RunRecord[], expected: number[]): stri
   return warnings
 }
 
+/**
+ * Runs a load alongside a background process: both start together and the load stops when the process
+ * exits, so every latency was measured while it ran. A load that ends first (its longest duration, or
+ * single-use requests spent) leaves the process to finish, and the record says how much of it was covered.
+ */
+async function whileRunning<Loads extends [LoadResult, ...unknown[]]>(
+  work: BackgroundWork,
+  context: ScenarioContext,
+  load: (signal: AbortSignal) => Promise<Loads>,
+): Promise<{ loads: Loads; run: BackgroundRun }> {
+  const stop = new AbortController()
+  const running = await work.start(context)
+  const exited = running.exited.finally(() => stop.abort())
+  // Awaited below; this keeps a failure while the load still runs from counting as unhandled.
+  exited.catch(() => undefined)
+  try {
+    const loads = await load(stop.signal)
+    const [result] = loads
+    const outcome = await exited
+    return {
+      loads,
+      run: {
+        seconds: outcome.seconds,
+        runSeconds: result.measuredSeconds,
+        finishedDuringRun: result.stoppedEarly,
+        covered: result.stoppedEarly ? 1 : Math.min(1, result.measuredSeconds / outcome.seconds),
+        counts: outcome.counts,
+        summary: outcome.summary,
+      },
+    }
+  } finally {
+    running.kill()
+  }
+}
+
+/** A background run that does not fully back its scenario's comparison. */
+function backgroundWarnings(label: string, runs: BackgroundRun[], records: RunRecord[], durationSeconds: number): string[] {
+  return runs.flatMap((run, index) => {
+    const name = `${label} run ${index + 1}`
+    const spans = `${fmt(run.runSeconds, 1)} s of ${fmt(run.seconds, 1)} s`
+    if (!run.finishedDuringRun) {
+      const covered = `${Math.floor(run.covered * 100)}%`
+      return [`${name}: the run ended before the process it ran with (${spans}): it covered ${covered} of it`]
+    }
+    if (run.runSeconds < durationSeconds) {
+      return [
+        `${name}: the process took only ${fmt(run.seconds, 1)} s, less than the ${fmt(durationSeconds)} s runs ` +
+          `without it: this run's latencies rest on ~${fmt(records[index]?.requests)} responses`,
+      ]
+    }
+    return []
+  })
+}
+
 async function measureHttp(scenario: HttpScenario, context: ScenarioContext, settings: MeasureSettings, log: Log) {
   const { server } = context
-  const { alongside } = scenario
-  const load = async (seconds: number) => {
+  const { alongside, during } = scenario
+  const expectedProcesses = server.info.workers === 0 ? 1 : server.info.workers + 1
+  const rssProcesses = new Set<number>()
+
+  /** One run of at most `seconds`; with a background process, it ends when that process exits. */
+  const load = async (seconds: number, background?: { work: BackgroundWork; announce: string }) => {
     await scenario.beforeRun?.(context)
     // Plans are built (tokens minted) before the clock starts.
     const [main, side] = await Promise.all([scenario.plan(context, seconds), alongside?.plan(context, seconds)])
+    if (background) log(background.announce)
     const rss = sampleRss(server.pid)
-    const run = (plan: LoadPlan, connections: number) => runLoad(server.baseUrl, plan, { connections, durationSeconds: seconds })
-    const [mainResult, sideResult] = await Promise.all([
-      run(main, settings.connections),
-      side && alongside ? run(side, alongside.connections) : undefined,
-    ])
-    const rssPeakMb = rss.stop().peakMb
+    const run = (plan: LoadPlan, connections: number, signal?: AbortSignal) =>
+      runLoad(server.baseUrl, plan, { connections, durationSeconds: seconds, signal })
+    const both = (signal?: AbortSignal) =>
+      Promise.all([
+        run(main, settings.connections, signal),
+        side && alongside ? run(side, alongside.connections, signal) : undefined,
+      ])
+    const { loads, run: backgroundRun } = background
+      ? await whileRunning(background.work, context, both)
+      : { loads: await both(), run: undefined }
+    const [mainResult, sideResult] = loads
+    const rssRun = rss.stop()
+    rssProcesses.add(rssRun.processes)
     scenario.afterRun?.(context, mainResult)
-    return { main: toRecord(mainResult, rssPeakMb), side: sideResult && toRecord(sideResult) }
+    return { main: toRecord(mainResult, rssRun), side: sideResult && toRecord(sideResult), background: backgroundRun }
   }
 
   await scenario.prepare?.(context)
@@ -100,14 +169,21 @@ async function measureHttp(scenario: HttpScenario, context: ScenarioContext, set
 
   const runs: RunRecord[] = []
   const sideRuns: RunRecord[] = []
+  const backgroundRuns: BackgroundRun[] = []
   for (let run = 1; run <= RUNS_PER_SCENARIO; run++) {
     await sleep(settings.pauseMs)
-    const { main, side } = await load(settings.durationSeconds)
+    const seconds = during ? during.maxSeconds(context) : settings.durationSeconds
+    const announce = `  run ${run}: starts with ${during?.title} and ends when it exits (at most ${fmt(seconds)} s) ...`
+    const { main, side, background } = await load(seconds, during && { work: during, announce })
     runs.push(main)
     log(`  run ${run}: ${describeRun(main, 'req/s')}`)
     if (side) {
       sideRuns.push(side)
       log(`         alongside: ${describeRun(side, 'req/s')}, statuses ${JSON.stringify(side.statusCodes)}`)
+    }
+    if (background) {
+      backgroundRuns.push(background)
+      log(`         with it: ${describeBackgroundRun(background)}`)
     }
   }
 
@@ -124,6 +200,14 @@ async function measureHttp(scenario: HttpScenario, context: ScenarioContext, set
   if (alongside) {
     result.alongside = { title: alongside.title, runs: sideRuns, mean: meanOf(sideRuns), statusCodes: sumStatuses(sideRuns) }
     result.warnings.push(...warningsFor(`${scenario.id} alongside`, sideRuns, alongside.expectedStatuses))
+  }
+  if (during) {
+    result.background = { title: during.title, runs: backgroundRuns }
+    result.warnings.push(...backgroundWarnings(scenario.id, backgroundRuns, runs, settings.durationSeconds))
+  }
+  const unexpected = [...rssProcesses].filter((count) => count !== expectedProcesses)
+  if (unexpected.length > 0) {
+    result.warnings.push(`${scenario.id}: RSS summed over ${unexpected.join(', ')} processes, expected ${expectedProcesses}`)
   }
   return result
 }

@@ -12,11 +12,13 @@ export interface BenchOptions {
   pauseMs: number
   /** Rows put in revoked_tokens for the "full denylist" refresh scenario. */
   denylistRows: number
+  /** Expired rows in revoked_tokens for the prune scenarios: 1,000,000 is the reliability target's size. */
+  pruneRows: number
   keepDatabase: boolean
 }
 
 const USAGE = `usage: node --import tsx bench/run.ts [options]
-  --quick               ~2 s per run and a smaller denylist: proves the harness works, says nothing about speed
+  --quick               ~2 s per run, smaller denylists: proves the harness works, says nothing about speed
   --only <ids>          comma-separated scenario ids or groups (e.g. --only me-warm,cold)
   --duration <seconds>  seconds per run (default 10, quick 2)
   --connections <n>     autocannon connections (default 50)
@@ -63,6 +65,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     warmupSeconds: quick ? 0.5 : 3,
     pauseMs: quick ? 200 : 1000,
     denylistRows: quick ? 100_000 : 1_000_000,
+    pruneRows: quick ? 100_000 : 1_000_000,
     keepDatabase: values['keep-database'],
   }
 }

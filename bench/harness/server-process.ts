@@ -10,10 +10,14 @@ export interface ServerInfo {
   kid: string
   issuer: string
   audience: string
+  /** Access-token cache entries, per process. */
   accessCacheSize: number
+  /** node:cluster workers behind the primary; 0 for a single process. */
+  workers: number
 }
 
 export interface RunningServer {
+  /** The process started; a cluster's primary. RSS is summed over it and its descendants. */
   pid: number
   baseUrl: string
   info: ServerInfo

@@ -1,4 +1,4 @@
-import { alongsideLine, HEADER, machineLines, mark, measured, settingsLines, tableRows } from './format.js'
+import { alongsideLine, backgroundLines, HEADER, machineLines, mark, measured, settingsLines, tableRows } from './format.js'
 import type { BenchReport } from './results.js'
 
 function alignedTable(rows: string[][]): string {
@@ -16,11 +16,13 @@ function alignedTable(rows: string[][]): string {
 export function formatConsoleReport(report: BenchReport): string {
   const lines = ['', alignedTable([HEADER, ...tableRows(report)]), '']
   for (const line of report.scenarios.map(alongsideLine)) if (line) lines.push(`statuses ${line}`)
+  for (const line of report.scenarios.flatMap(backgroundLines)) lines.push(line)
   lines.push('', 'Targets:')
   const width = Math.max(...report.targets.map((target) => target.label.length))
   for (const target of report.targets) {
     const value = measured(target).padStart(9)
-    lines.push(`  ${mark(target)} ${target.label.padEnd(width)}  ${value}  (target ${target.target})  ${target.detail}`)
+    const bound = target.target ? `(target ${target.target})` : '(information, no target)'
+    lines.push(`  ${mark(target)} ${target.label.padEnd(width)}  ${value}  ${bound}  ${target.detail}`)
   }
   lines.push('', ...machineLines(report), ...settingsLines(report))
   if (report.notes.length > 0) lines.push('', 'Notes:', ...report.notes.map((note) => `  - ${note}`))

@@ -1,4 +1,4 @@
-import type { BenchReport, ScenarioResult, TargetResult } from './results.js'
+import type { BackgroundRun, BenchReport, ScenarioResult, TargetResult } from './results.js'
 
 export const HEADER = ['scenario', 'run 1 req/s', 'run 2 req/s', 'mean req/s', 'p50 ms', 'p99 ms', 'RSS MB']
 
@@ -26,7 +26,13 @@ export function tableRows(report: BenchReport): string[][] {
   })
 }
 
-export const mark = (target: TargetResult) => (target.pass === undefined ? '–' : target.pass ? '✓' : '✗')
+/** ✓ or ✗ against the target; ℹ for a measure with no target; – when not measured. */
+export const mark = (target: TargetResult) => {
+  if (target.pass !== undefined) return target.pass ? '✓' : '✗'
+  return target.target === '' && target.value !== undefined ? 'ℹ' : '–'
+}
+
+export const targetText = (target: TargetResult) => target.target || 'none (information)'
 
 export const measured = (target: TargetResult) =>
   target.value === undefined ? 'n/a' : target.unit === 'MB' ? `${num(target.value, 1)} MB` : num(target.value, 2)
@@ -44,6 +50,25 @@ export function statusLine(statusCodes: Record<string, number>, always: number[]
     .sort()
     .map((code) => `${code} ×${num(statusCodes[code] ?? 0)}`)
     .join(', ')
+}
+
+const percent = (fraction: number) => `${Math.floor(fraction * 100)}%`
+
+/** "deleted 1,000,000 of 1,000,000 expired rows (8,100 rows/s) in 123.4 s; it finished during the run" */
+export function describeBackgroundRun(run: BackgroundRun): string {
+  const when = run.finishedDuringRun
+    ? 'it finished during the run'
+    : `the run ended after ${num(run.runSeconds, 1)} s, covering ${percent(run.covered)} of it`
+  return `${run.summary} in ${num(run.seconds, 1)} s; ${when}`
+}
+
+/** One line per measured run of a scenario that ran alongside a process (the prune). */
+export function backgroundLines(result: ScenarioResult): string[] {
+  const { background } = result
+  if (!background) return []
+  return background.runs.map(
+    (run, index) => `${result.id} run ${index + 1}, ${background.title}: ${describeBackgroundRun(run)}`,
+  )
 }
 
 export function machineLines(report: BenchReport): string[] {
@@ -64,7 +89,7 @@ export function settingsLines(report: BenchReport): string[] {
       `${settings.warmupSeconds} s of warm-up, ${settings.connections} connections`,
     `${settings.users} users logged in; ${num(settings.coldTokens)} cold tokens for a cache of ` +
       `${num(settings.accessTokenCacheSize)}; ${num(settings.sessions)} sessions; ` +
-      `${num(settings.denylistRows)} denylist rows`,
+      `${num(settings.denylistRows)} denylist rows; ${num(settings.expiredDenylistRows)} expired rows to prune`,
     `server: ${Object.entries(report.serverEnv)
       .map(([name, value]) => `${name}=${value}`)
       .join(' ')}`,

@@ -1,4 +1,15 @@
-import { alongsideLine, HEADER, machineLines, mark, measured, num, settingsLines, tableRows } from './format.js'
+import {
+  alongsideLine,
+  backgroundLines,
+  HEADER,
+  machineLines,
+  mark,
+  measured,
+  num,
+  settingsLines,
+  tableRows,
+  targetText,
+} from './format.js'
 import type { BenchReport } from './results.js'
 
 const tableLine = (cells: string[]) => `| ${cells.map((cell) => cell.replaceAll('|', '\\|')).join(' | ')} |`
@@ -17,13 +28,15 @@ export function formatMarkdownReport(report: BenchReport, chartFile?: string): s
     '',
   ]
   for (const line of report.scenarios.map(alongsideLine)) if (line) lines.push(`Statuses ${line}.`, '')
+  for (const line of report.scenarios.flatMap(backgroundLines)) lines.push(`- ${line}`)
+  if (report.scenarios.some((result) => result.background)) lines.push('')
   if (chartFile) lines.push(`![req/s and p99 per scenario](${chartFile})`, '')
   lines.push(
     '## Targets',
     '',
     tableLine(['', 'measure', 'measured', 'target', 'from']),
     tableLine(['---', '---', '---:', '---', '---']),
-    ...report.targets.map((t) => tableLine([mark(t), t.label, measured(t), t.target, t.detail])),
+    ...report.targets.map((t) => tableLine([mark(t), t.label, measured(t), targetText(t), t.detail])),
     '',
     '## Machine and settings',
     '',

@@ -17,6 +17,8 @@ const COLORS: Record<string, string> = {
   sessions: '#d9822b',
   refresh: '#3a9d5d',
   logins: '#9a4fd1',
+  prune: '#2a7a8c',
+  cluster: '#c2417a',
 }
 
 const escape = (text: string) => text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;')

@@ -1,8 +1,10 @@
+import { availableParallelism } from 'node:os'
 import type { LoadRequest, LoadResult } from '../harness/load.js'
 import type { BenchOptions } from '../harness/options.js'
 import { measureVerifyRate } from './crypto-verify.js'
 import { bearer, continuousStreams, get, postJson, rotated, split, type ContinuousStreams } from './plans.js'
-import type { Scenario, ScenarioContext } from './types.js'
+import { startPrune } from './prune-process.js'
+import type { BackgroundWork, Scenario, ScenarioContext } from './types.js'
 
 // Refresh tokens are single-use. The first run (the warm-up) gets this many per second of its duration;
 // every later one three times the best rate a run has reached so far, so none runs out and few are minted
@@ -14,22 +16,58 @@ const LOGIN_CONNECTIONS = 4
 // The cold tokens handed to the crypto.verify process: enough distinct signatures to defeat any caching.
 const VERIFY_SAMPLE = 2000
 
-function refreshLoad() {
+// A run alongside the prune lasts as long as the prune, minutes for 1,000,000 rows on a small machine.
+// Its refreshes stay below the rate without the prune, so half as many again as the best rate so far
+// suffices; the ceiling keeps the minted requests (~1.5 KB each in the load generator) within ~300 MB.
+const PRUNE_RUN_HEADROOM = 1.5
+const PRUNE_RUN_MAX_TOKENS = 200_000
+const PRUNE_RUN_MAX_SECONDS = { full: 600, quick: 60 }
+
+function refreshLoad({ headroom = REFRESH_HEADROOM, maxTokens = Number.POSITIVE_INFINITY } = {}) {
   let tokensPerSecond = FIRST_REFRESH_TOKENS_PER_SECOND
   let bestRate = 0
   return {
     async plan(context: ScenarioContext, seconds: number) {
       const { connections } = context.options
-      const perConnection = Math.max(10, Math.ceil((seconds * tokensPerSecond) / connections))
+      const wanted = Math.min(seconds * tokensPerSecond, maxTokens)
+      const perConnection = Math.max(10, Math.ceil(wanted / connections))
       const tokens = await context.fx.refreshTokens(perConnection * connections)
       const requests = tokens.map((refreshToken) => postJson('/auth/refresh', { refreshToken }))
       return { perConnection: split(requests, connections), singleUse: true }
     },
     afterRun(_context: ScenarioContext, load: LoadResult) {
       bestRate = Math.max(bestRate, load.reqPerSec)
-      tokensPerSecond = Math.max(MIN_REFRESH_TOKENS_PER_SECOND, Math.ceil(bestRate * REFRESH_HEADROOM))
+      tokensPerSecond = Math.max(MIN_REFRESH_TOKENS_PER_SECOND, Math.ceil(bestRate * headroom))
     },
   }
+}
+
+/**
+ * `npm run db:prune` started with each measured run. The first run may last up to the ceiling; later ones
+ * half as long again as the slowest prune so far, which keeps the refresh tokens minted for them in
+ * proportion.
+ */
+function pruneWork(options: BenchOptions): BackgroundWork {
+  const ceiling = options.quick ? PRUNE_RUN_MAX_SECONDS.quick : PRUNE_RUN_MAX_SECONDS.full
+  let slowest = 0
+  return {
+    title: 'npm run db:prune (node dist/db/cli.js prune)',
+    maxSeconds: () =>
+      slowest === 0 ? ceiling : Math.min(ceiling, Math.max(options.durationSeconds, Math.ceil(slowest * 1.5))),
+    async start({ fx, databaseUrl }) {
+      const prune = startPrune(databaseUrl, await fx.countExpiredDenylist())
+      prune.exited.then(
+        (outcome) => void (slowest = Math.max(slowest, outcome.seconds)),
+        () => undefined,
+      )
+      return prune
+    },
+  }
+}
+
+const meWarmPlan = async ({ fx, options }: ScenarioContext) => {
+  const requests = (await fx.users()).map((user) => bearer('/me', user.accessToken))
+  return { perConnection: rotated(requests, options.connections) }
 }
 
 // Django's cookie name; bench/server/session-routes.mjs reads it.
@@ -54,11 +92,28 @@ function coldLoad(connections: number) {
 }
 
 /**
- * The scenarios, in the order they run. Adding one (a cluster comparison, another baseline) is adding
+ * The scenarios, in the order they run (grouped by server, in order of first use). Adding one is adding
  * an entry here; the targets that compare them live in bench/report/targets.ts.
  */
 export function scenarios(options: BenchOptions): Scenario[] {
   const { connections } = options
+  const pruneRows = options.pruneRows.toLocaleString('en')
+  const pruneNotes = [
+    'prune-during: each measured run starts together with `node dist/db/cli.js prune` and stops when it exits, ' +
+      'so every latency in its row was measured while the prune ran; every run starts with the full count of ' +
+      'expired rows (filled again after each prune), and the warm-up runs without the prune',
+    ...(options.pruneRows < 1_000_000
+      ? [`quick mode: the prune scenarios use ${pruneRows} expired rows, not the 1,000,000 of the reliability target`]
+      : []),
+  ]
+  const cores = availableParallelism()
+  const clusterNotes = [
+    `cluster: autocannon runs on the same ${cores} cores as the workers and competes with them for the CPU, so ` +
+      '"scale-out: 2 workers ÷ 1 worker" is what a second worker buys on this machine with its load generator, ' +
+      'not what it buys on a server with cores of its own',
+    'cluster: RSS is the sum over the primary and its workers (VmRSS of each); pages they share, such as the ' +
+      "node binary's, are counted once per process",
+  ]
   return [
     {
       kind: 'http',
@@ -77,10 +132,7 @@ export function scenarios(options: BenchOptions): Scenario[] {
       server: 'single',
       expectedStatuses: [200],
       meLoad: true,
-      plan: async ({ fx }) => {
-        const requests = (await fx.users()).map((user) => bearer('/me', user.accessToken))
-        return { perConnection: rotated(requests, connections) }
-      },
+      plan: meWarmPlan,
     },
     {
       kind: 'http',
@@ -159,10 +211,7 @@ export function scenarios(options: BenchOptions): Scenario[] {
       server: 'single',
       expectedStatuses: [200],
       meLoad: true,
-      plan: async ({ fx }) => {
-        const requests = (await fx.users()).map((user) => bearer('/me', user.accessToken))
-        return { perConnection: rotated(requests, connections) }
-      },
+      plan: meWarmPlan,
       alongside: {
         title: `POST /auth/login, ${LOGIN_CONNECTIONS} connections`,
         connections: LOGIN_CONNECTIONS,
@@ -173,6 +222,55 @@ export function scenarios(options: BenchOptions): Scenario[] {
           return { perConnection: rotated(requests, LOGIN_CONNECTIONS) }
         },
       },
+    },
+    // Each starts a server of its own.
+    {
+      kind: 'http',
+      id: 'cluster-1',
+      group: 'cluster',
+      title: '/me warm, node:cluster, 1 worker',
+      server: 'cluster-1',
+      expectedStatuses: [200],
+      // Not meLoad: the RSS target is about one process, and these rows sum a primary and its workers.
+      notes: clusterNotes,
+      plan: meWarmPlan,
+    },
+    {
+      kind: 'http',
+      id: 'cluster-2',
+      group: 'cluster',
+      title: '/me warm, node:cluster, 2 workers',
+      server: 'cluster-2',
+      expectedStatuses: [200],
+      notes: clusterNotes,
+      plan: meWarmPlan,
+    },
+    // Last, on a server of their own: the prune's churn, and InnoDB's purge after it, must not spill into
+    // other scenarios.
+    {
+      kind: 'http',
+      id: 'prune-baseline',
+      group: 'prune',
+      title: `refresh, ${pruneRows} expired denylist rows, no prune`,
+      server: 'prune',
+      expectedStatuses: [200],
+      notes: pruneNotes,
+      prepare: ({ fx }) => fx.expiredDenylist(options.pruneRows),
+      ...refreshLoad(),
+    },
+    {
+      kind: 'http',
+      id: 'prune-during',
+      group: 'prune',
+      title: `refresh while db:prune deletes ${pruneRows} expired rows`,
+      server: 'prune',
+      expectedStatuses: [200],
+      notes: pruneNotes,
+      prepare: ({ fx }) => fx.expiredDenylist(options.pruneRows),
+      // The prune of the run before took them all: every run prunes the full count.
+      beforeRun: ({ fx }) => fx.expiredDenylist(options.pruneRows),
+      ...refreshLoad({ headroom: PRUNE_RUN_HEADROOM, maxTokens: PRUNE_RUN_MAX_TOKENS }),
+      during: pruneWork(options),
     },
   ]
 }

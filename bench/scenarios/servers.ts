@@ -1,8 +1,8 @@
 /**
  * The servers scenarios can run against, started one at a time in scenario order. Each gets the bench
- * environment (bench/run.ts) plus its own `env`. A cluster comparison is one more entry here (and
- * scenarios naming it): bench/server/server.mjs would read the worker count from its env, and the RSS
- * to report would be the sum over the workers.
+ * environment (bench/run.ts) plus its own `env`. With BENCH_WORKERS, bench/server/server.mjs runs as
+ * `npm run start:cluster` does: a primary and that many node:cluster workers on one port. The RSS
+ * reported for a server is summed over its processes.
  */
 export interface ServerSpec {
   id: string
@@ -12,4 +12,8 @@ export interface ServerSpec {
 
 export const SERVERS: Record<string, ServerSpec> = {
   single: { id: 'single', title: 'one Node.js process', env: {} },
+  'cluster-1': { id: 'cluster-1', title: 'node:cluster, 1 worker', env: { BENCH_WORKERS: '1' } },
+  'cluster-2': { id: 'cluster-2', title: 'node:cluster, 2 workers', env: { BENCH_WORKERS: '2' } },
+  // The single server again, fresh, for the prune scenarios, which run last.
+  prune: { id: 'prune', title: 'one Node.js process, for the prune', env: {} },
 }

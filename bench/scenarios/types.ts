@@ -8,6 +8,8 @@ export interface ScenarioContext {
   server: RunningServer
   fx: Fixtures
   publicKeyPem: string
+  /** The bench database, for processes a scenario starts itself (the prune). */
+  databaseUrl: string
 }
 
 interface ScenarioBase {
@@ -18,6 +20,8 @@ interface ScenarioBase {
   title: string
   /** Which server (bench/scenarios/servers.ts) it runs against. */
   server: string
+  /** Printed with the report's notes when the scenario ran: what a reader must know to read its row. */
+  notes?: string[]
 }
 
 /** An HTTP load: autocannon against the server, with the server's RSS sampled during each run. */
@@ -42,6 +46,39 @@ export interface HttpScenario extends ScenarioBase {
     expectedStatuses: number[]
     plan(context: ScenarioContext, seconds: number): Promise<LoadPlan>
   }
+  /** A process started with each measured run (the prune); the warm-up runs without it. */
+  during?: BackgroundWork
+}
+
+/** What a process run alongside a measured run reports when it exits. */
+export interface BackgroundOutcome {
+  /** From its start to its exit. */
+  seconds: number
+  /** Its own numbers, for the JSON: rows there were, rows deleted. */
+  counts: Record<string, number>
+  /** One line for the report: "deleted 1,000,000 of 1,000,000 expired rows (8,100 rows/s)". */
+  summary: string
+}
+
+export interface BackgroundProcess {
+  /** Resolves when the process exits; rejects when it fails. */
+  exited: Promise<BackgroundOutcome>
+  /** Ends it early (the load failed); does nothing once it has exited. */
+  kill(): void
+}
+
+/**
+ * A process that each measured run runs alongside: the run starts when it starts and stops when it exits,
+ * so every latency measured was measured while it ran. A run that reaches `maxSeconds` (or runs out of
+ * single-use requests) first ends there, the process is left to finish, and the report says how much of
+ * it the run covered.
+ */
+export interface BackgroundWork {
+  title: string
+  /** The longest a run may last waiting for it; the run's plan is made for this many seconds. */
+  maxSeconds(context: ScenarioContext): number
+  /** Starts it. Setup such as counting rows is done before it resolves, off the clock. */
+  start(context: ScenarioContext): Promise<BackgroundProcess>
 }
 
 /** Something measured without HTTP, as a rate (operations per second). */

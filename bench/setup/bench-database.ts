@@ -79,19 +79,32 @@ const uuidFrom = (hex: string) =>
   `CONCAT_WS('-', SUBSTR(${hex}, 1, 8), SUBSTR(${hex}, 9, 4), CONCAT('4', SUBSTR(${hex}, 14, 3)), ` +
   `CONCAT('8', SUBSTR(${hex}, 18, 3)), SUBSTR(${hex}, 21, 12))`
 
+/** Rows still needed (expiring tomorrow), or prunable (expired some time in the last 30 days). */
+export type DenylistExpiry = 'live' | 'expired'
+
+// Expired rows are spread over the 30 days before the fill, a second apart, so the prune's walk down the
+// expires_at index visits primary-key pages in random order, as it would after a month of refreshes.
+const EXPIRES_AT: Record<DenylistExpiry, string> = {
+  live: 'NOW(3) + INTERVAL 1 DAY',
+  expired: 'NOW(3) - INTERVAL 1 MINUTE - INTERVAL (s.seq MOD 2592000) SECOND',
+}
+
 /**
- * Fills the denylist with `rows` valid rotation rows (scope token, reason rotated, a real user, a
- * successor, expiring tomorrow), as a busy day of refreshes would leave it. One INSERT ... SELECT from
- * MariaDB's sequence engine, in primary-key order: random-order inserts into a table larger than the
- * buffer pool take minutes, while the index built in order is the same index.
+ * Fills the denylist with `rows` well-formed rotation rows (scope token, reason rotated, a real user, a
+ * successor), as a busy day of refreshes would leave it: expiring tomorrow, or already expired and waiting
+ * for the prune. One INSERT ... SELECT from MariaDB's sequence engine, in primary-key order: random-order
+ * inserts into a table larger than the buffer pool take minutes, while the index built in order is the
+ * same index.
  */
-export async function fillDenylist(db: Connection, rows: number): Promise<void> {
+export async function fillDenylist(db: Connection, rows: number, expiry: DenylistExpiry = 'live'): Promise<void> {
   await clearDenylist(db)
   const users = await numberUsers(db)
   const salt = `${Date.now()}:`
+  const expiresAt = EXPIRES_AT[expiry]
   await db.query(
     `INSERT INTO revoked_tokens (id, scope, user_id, reason, successor_jti, revoked_at, expires_at)
-     SELECT ${uuidFrom('s.h')} AS id, 'token', u.id, 'rotated', ${uuidFrom('s.h2')}, NOW(3), NOW(3) + INTERVAL 1 DAY
+     SELECT ${uuidFrom('s.h')} AS id, 'token', u.id, 'rotated', ${uuidFrom('s.h2')},
+       LEAST(NOW(3), ${expiresAt} - INTERVAL 1 DAY), ${expiresAt}
      FROM (SELECT seq, MD5(CONCAT(?, 'jti', seq)) AS h, MD5(CONCAT(?, 'successor', seq)) AS h2 FROM seq_0_to_${rows - 1}) s
      JOIN bench_users u ON u.n = s.seq % ?
      ORDER BY id`,
@@ -102,5 +115,13 @@ export async function fillDenylist(db: Connection, rows: number): Promise<void> 
 
 export async function countDenylist(db: Connection): Promise<number> {
   const [row] = await db.query<{ count: bigint | number }[]>('SELECT COUNT(*) AS count FROM revoked_tokens')
+  return Number(row?.count ?? 0)
+}
+
+/** Rows the prune would delete now. */
+export async function countExpiredDenylist(db: Connection): Promise<number> {
+  const [row] = await db.query<{ count: bigint | number }[]>(
+    'SELECT COUNT(*) AS count FROM revoked_tokens WHERE expires_at < NOW(3)',
+  )
   return Number(row?.count ?? 0)
 }

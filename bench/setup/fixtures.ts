@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import type { Connection } from 'mariadb'
 import type { Redis } from 'ioredis'
-import { clearDenylist, createSessionTable, fillDenylist, sessionKeys } from './bench-database.js'
+import { clearDenylist, countExpiredDenylist, createSessionTable, fillDenylist, sessionKeys } from './bench-database.js'
 import { deleteRedisSessions, fillRedisSessions } from './redis-sessions.js'
 import type { TokenMinter } from './token-minter.js'
 import { createBenchUsers, type BenchUser } from './users.js'
@@ -16,7 +16,8 @@ export const TOKEN_TTL_SECONDS = 3600
 const REFRESH_TTL_SECONDS = 86_400
 
 export interface FixtureDeps {
-  baseUrl: string
+  /** The server running now: users are registered through whichever server first needs them. */
+  baseUrl: () => string
   db: Connection
   redis: Redis
   minter: TokenMinter
@@ -44,7 +45,7 @@ export function createFixtures(deps: FixtureDeps) {
   let redisKeys: string[] = []
 
   const users = memo(() =>
-    timed(`register and log in ${USER_COUNT} users through the API`, () => createBenchUsers(deps.baseUrl, USER_COUNT)),
+    timed(`register and log in ${USER_COUNT} users through the API`, () => createBenchUsers(deps.baseUrl(), USER_COUNT)),
   )
 
   const coldTokenCount = Math.max(MIN_COLD_TOKENS, COLD_TOKENS_PER_CACHE_ENTRY * deps.accessCacheSize)
@@ -93,6 +94,15 @@ export function createFixtures(deps: FixtureDeps) {
       await users()
       await timed(`fill revoked_tokens (${thousands(rows)} rows)`, () => fillDenylist(deps.db, rows))
     },
+
+    /** `rows` expired denylist rows for the prune to delete; filled again only once a prune has taken them. */
+    async expiredDenylist(rows: number): Promise<void> {
+      await users()
+      if ((await countExpiredDenylist(deps.db)) >= rows) return
+      await timed(`fill revoked_tokens (${thousands(rows)} expired rows)`, () => fillDenylist(deps.db, rows, 'expired'))
+    },
+
+    countExpiredDenylist: () => countExpiredDenylist(deps.db),
 
     async cleanUp(): Promise<void> {
       if (redisKeys.length > 0) await deleteRedisSessions(deps.redis, redisKeys)

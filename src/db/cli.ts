@@ -7,7 +7,7 @@ import { readMigrations } from './migration-files.js'
 import { MigrationError } from './migration-error.js'
 import { migrationStatus } from './migrator.js'
 import { createRevokedTokenRepository } from '../tokens/revoked-token-repository.js'
-import { createDenylistPruner } from '../tokens/denylist-pruner.js'
+import { createDenylistPruner, PRUNE_BATCH_SIZE, PRUNE_PAUSE_MS } from '../tokens/denylist-pruner.js'
 
 const USAGE = `usage: node dist/db/cli.js <command>     (npm run db:<command> -- [options])
 
@@ -16,7 +16,8 @@ const USAGE = `usage: node dist/db/cli.js <command>     (npm run db:<command> --
                                 exits 1 when the database is unreachable or behind
   resolve --rolled-back NAME    after repairing a failed migration by hand: let the next deploy retry it
   resolve --applied NAME        ... or record it as applied (you completed it by hand)
-  prune                         delete expired denylist rows, in batches, with progress`
+  prune [--batch-size N]        delete expired denylist rows, in batches (default ${PRUNE_BATCH_SIZE}) with a pause
+        [--pause-ms N]          between them (default ${PRUNE_PAUSE_MS} ms), printing progress`
 
 /** Prints a URL with its password masked. */
 const safeUrl = (url: string) => url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@')
@@ -47,12 +48,14 @@ async function check(databaseUrl: string): Promise<number> {
   }
 }
 
-async function prune(database: Config['database']): Promise<number> {
+async function prune(database: Config['database'], batchSize: number, pauseMs: number): Promise<number> {
   const db = openDatabase(database)
   try {
     const pruner = createDenylistPruner({ revocations: createRevokedTokenRepository(db.prisma), clock: systemClock })
     let last = 0
     const deleted = await pruner.prune({
+      batchSize,
+      pauseMs,
       onBatch: (total) => {
         if (total - last >= 10_000) {
           console.log(`... ${total} rows deleted so far`)
@@ -74,6 +77,8 @@ async function main(): Promise<number> {
       'create-database': { type: 'boolean', default: false },
       'rolled-back': { type: 'string' },
       applied: { type: 'string' },
+      'batch-size': { type: 'string', default: String(PRUNE_BATCH_SIZE) },
+      'pause-ms': { type: 'string', default: String(PRUNE_PAUSE_MS) },
       help: { type: 'boolean', default: false },
     },
   })
@@ -89,8 +94,15 @@ async function main(): Promise<number> {
       return migrate(database.url, values['create-database'] ?? false)
     case 'check':
       return check(database.url)
-    case 'prune':
-      return prune(database)
+    case 'prune': {
+      const batchSize = Number(values['batch-size'])
+      const pauseMs = Number(values['pause-ms'])
+      if (!Number.isInteger(batchSize) || batchSize < 1 || !Number.isInteger(pauseMs) || pauseMs < 0) {
+        console.error(`--batch-size must be a positive integer and --pause-ms a whole number of milliseconds\n${USAGE}`)
+        return 2
+      }
+      return prune(database, batchSize, pauseMs)
+    }
     case 'resolve': {
       const rolledBack = values['rolled-back']
       const applied = values.applied
