@@ -1,35 +1,12 @@
 import t from 'tap'
-import { buildApp } from '../src/app.js'
-import { loadConfig } from '../src/config.js'
-import { TEST_ENV } from './helpers/build.js'
-import { ManualClock } from './helpers/clock.js'
-import { createTestDatabase } from './helpers/database.js'
+import { build } from './helpers/build.js'
+import { createProxiedTestDatabase } from './helpers/database.js'
 import { me, post, problemOf, refresh, registerUser, login, uniqueEmail, PASSWORD } from './helpers/http.js'
-import { enforceContract } from './helpers/openapi-contract.js'
-import { TcpProxy } from './helpers/tcp-proxy.js'
-
-/** Polls `check` until it passes or `ms` have gone by; returns the time it took. */
-async function within(ms: number, check: () => Promise<boolean>): Promise<number> {
-  const started = Date.now()
-  while (Date.now() - started < ms) {
-    if (await check()) return Date.now() - started
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-  throw new Error(`not recovered within ${ms} ms`)
-}
+import { within } from './helpers/server-process.js'
 
 t.test('database outage: access tokens keep working, DB-bound routes answer 503, recovery needs no restart', async (t) => {
-  const database = await createTestDatabase(t)
-  const proxy = new TcpProxy()
-  await proxy.listen()
-  t.teardown(() => proxy.close())
-  const url = new URL(database.url)
-  url.port = String(proxy.port)
-  const config = loadConfig({ ...TEST_ENV, DATABASE_URL: url.toString() })
-  const app = await buildApp(config, { clock: new ManualClock() })
-  t.teardown(() => app.close())
-  await app.ready()
-  enforceContract(app)
+  const { database, proxy, url } = await createProxiedTestDatabase(t)
+  const { app, config } = await build(t, { DATABASE_URL: url }, { database })
 
   const user = await registerUser(app)
   const tokens = await login(app, user.email)
@@ -77,17 +54,8 @@ t.test('database outage: access tokens keep working, DB-bound routes answer 503,
 })
 
 t.test('a silent network (packets dropped, connections open): DB-bound routes still answer 503 within the deadline', async (t) => {
-  const database = await createTestDatabase(t)
-  const proxy = new TcpProxy()
-  await proxy.listen()
-  t.teardown(() => proxy.close())
-  const url = new URL(database.url)
-  url.port = String(proxy.port)
-  const config = loadConfig({ ...TEST_ENV, DATABASE_URL: url.toString() })
-  const app = await buildApp(config, { clock: new ManualClock() })
-  t.teardown(() => app.close())
-  await app.ready()
-  enforceContract(app)
+  const { database, proxy, url } = await createProxiedTestDatabase(t)
+  const { app, config } = await build(t, { DATABASE_URL: url }, { database })
 
   const user = await registerUser(app)
   const tokens = await login(app, user.email)

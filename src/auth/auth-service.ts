@@ -89,6 +89,17 @@ export function createAuthService(deps: AuthServiceDeps) {
     return user
   }
 
+  /** Revokes the family of `claims`: this login, its newest token included. */
+  function endLogin(claims: RefreshClaims, reason: 'logout' | 'reuse_detected', nowMs: number): Promise<void> {
+    return revocations.revokeFamily({
+      familyId: claims.fid,
+      userId: claims.sub,
+      reason,
+      revokedAt: new Date(nowMs),
+      expiresAt: new Date(claims.exp * 1000),
+    })
+  }
+
   /** A second presentation of an already-rotated token: a racing tab inside the grace window, or a replay. */
   async function replayOrReuse(claims: RefreshClaims, rotation: Rotation, nowMs: number): Promise<Session> {
     if (nowMs - rotation.revokedAt.getTime() <= graceMs) {
@@ -104,13 +115,7 @@ export function createAuthService(deps: AuthServiceDeps) {
     }
     // Someone holds a copy of a token that was already exchanged: the thief or the victim, we cannot
     // tell which, so the whole login ends (OAuth 2.0 Security BCP, refresh token rotation).
-    await revocations.revokeFamily({
-      familyId: claims.fid,
-      userId: claims.sub,
-      reason: 'reuse_detected',
-      revokedAt: new Date(nowMs),
-      expiresAt: new Date(claims.exp * 1000),
-    })
+    await endLogin(claims, 'reuse_detected', nowMs)
     throw new ProblemError('token_reused', 'This refresh token was already used; the login has been ended everywhere it was used')
   }
 
@@ -220,13 +225,7 @@ export function createAuthService(deps: AuthServiceDeps) {
       const claims = verifier.verifyRefresh(token, { allowExpired: true })
       const nowMs = clock.now()
       if (claims.exp * 1000 <= nowMs) return
-      await revocations.revokeFamily({
-        familyId: claims.fid,
-        userId: claims.sub,
-        reason: 'logout',
-        revokedAt: new Date(nowMs),
-        expiresAt: new Date(claims.exp * 1000),
-      })
+      await endLogin(claims, 'logout', nowMs)
     },
 
     /** Ends every login of the user so far; logins after this call are unaffected. */

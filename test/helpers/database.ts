@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { createDatabaseIfMissing, migrateDatabase, openSession } from '../../src/db/migrate.js'
+import { TcpProxy } from './tcp-proxy.js'
 
 /** Where the tests' databases live; each test gets a database of its own on this server. */
 export const TEST_SERVER_URL = process.env.TEST_DATABASE_URL ?? 'mysql://root@127.0.0.1:3306'
@@ -40,4 +41,18 @@ export async function createTestDatabase(t: Teardown | null, { migrate = true } 
   t?.teardown(() => database.drop())
   if (migrate) await migrateDatabase(url, { builtIn: true })
   return database
+}
+
+/**
+ * A fresh database reached through a TcpProxy the test controls: `url` goes through the proxy, so the
+ * test can cut, stall or slow the database for the app without touching the shared server.
+ */
+export async function createProxiedTestDatabase(t: Teardown) {
+  const database = await createTestDatabase(t)
+  const proxy = new TcpProxy()
+  await proxy.listen()
+  t.teardown(() => proxy.close())
+  const url = new URL(database.url)
+  url.port = String(proxy.port)
+  return { database, proxy, url: url.toString() }
 }

@@ -1,9 +1,8 @@
 import t from 'tap'
-import { createTestDatabase } from '../helpers/database.js'
+import { createProxiedTestDatabase } from '../helpers/database.js'
 import { decodeJwt } from '../helpers/jwt.js'
 import { PASSWORD, uniqueEmail } from '../helpers/http.js'
 import { generateSigningKey, startServer } from '../helpers/server-process.js'
-import { TcpProxy } from '../helpers/tcp-proxy.js'
 import { openSession } from '../../src/db/migrate.js'
 
 const post = (url: string, body: object) =>
@@ -15,13 +14,8 @@ const post = (url: string, body: object) =>
  * grace window) and always gets one and the same successor; no token ever has two successors.
  */
 t.test('a refresh killed at any moment loses neither the token nor its successor', async (t) => {
-  const database = await createTestDatabase(t)
-  const proxy = new TcpProxy()
-  await proxy.listen()
-  t.teardown(() => proxy.close())
-  const url = new URL(database.url)
-  url.port = String(proxy.port)
-  const env = { DATABASE_URL: url.toString(), JWT_PRIVATE_KEY: generateSigningKey(), REFRESH_REUSE_GRACE_SECONDS: '60' }
+  const { database, proxy, url } = await createProxiedTestDatabase(t)
+  const env = { DATABASE_URL: url, JWT_PRIVATE_KEY: generateSigningKey(), REFRESH_REUSE_GRACE_SECONDS: '60' }
   const session = await openSession(database.url)
   t.teardown(() => session.end())
 
