@@ -78,7 +78,10 @@ export function sendProblem(reply: FastifyReply, problem: ProblemError): Fastify
 async function errorHandler(app: FastifyInstance) {
   app.setErrorHandler((error: unknown, request: FastifyRequest, reply: FastifyReply) => {
     const problem = toProblem(error)
-    if (problem.status >= 500) {
+    if (problem.code === 'service_unavailable') {
+      // Expected during an outage, and many at once: one short line each, no stack.
+      request.log.warn({ code: problem.code, cause: (error as Error).message?.split('\n')[0] }, 'request refused: service unavailable')
+    } else if (problem.status >= 500) {
       request.log.error({ err: error, code: problem.code }, 'request failed')
     } else {
       request.log.info({ code: problem.code, detail: problem.detail }, 'request refused')
