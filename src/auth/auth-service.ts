@@ -186,7 +186,7 @@ export function createAuthService(deps: AuthServiceDeps) {
      * its row and get the same successor (inside the grace window) or end the family (outside it).
      */
     async refresh(token: string): Promise<Session> {
-      const claims = verifier.verifyRefresh(token)
+      const claims = await verifier.verifyRefresh(token)
       const nowMs = clock.now()
       // Each rotation stamps iat, so an old iat means nobody used this login for that long (ASVS 7.3.1).
       if (nowMs - claims.iat * 1000 > lifetimes.refreshIdleTimeoutSeconds * 1000) {
@@ -222,7 +222,7 @@ export function createAuthService(deps: AuthServiceDeps) {
 
     /** Ends the login the token belongs to. Already-ended and already-expired logins succeed quietly. */
     async logout(token: string): Promise<void> {
-      const claims = verifier.verifyRefresh(token, { allowExpired: true })
+      const claims = await verifier.verifyRefresh(token, { allowExpired: true })
       const nowMs = clock.now()
       if (claims.exp * 1000 <= nowMs) return
       await endLogin(claims, 'logout', nowMs)

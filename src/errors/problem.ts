@@ -37,7 +37,7 @@ export interface ProblemBody {
   errors?: FieldError[]
 }
 
-export const problemType = (code: ProblemCode) => `/problems/${code}`
+const problemType = (code: ProblemCode) => `/problems/${code}`
 
 /** A failure the client can act on; the error handler turns it into a problem response. */
 export class ProblemError extends Error {

@@ -23,6 +23,15 @@ async function redis(app: FastifyInstance, options: { url?: string }) {
   })
   client.on('error', (error) => app.log.warn({ err: error }, 'redis error'))
   app.decorate('redis', client)
+  // Start with the connection up when Redis is there; without this the first requests would find it still
+  // connecting and go uncounted. Redis being down delays start-up by a second, and no more.
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, 1000)
+    client.once('ready', () => {
+      clearTimeout(timer)
+      resolve()
+    })
+  })
   app.addHook('onClose', async () => {
     client.disconnect()
   })

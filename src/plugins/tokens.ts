@@ -28,9 +28,10 @@ export interface TokensOptions {
 
 /**
  * Signing goes through @fastify/jwt, one namespace per token type so each has its own `typ`.
- * Verification does not: tokens are checked against a key chosen by `kid` (several keys during a
- * rotation) with a verifier built once per key, which @fastify/jwt's verify cannot do without
- * re-parsing the key on every call (see src/tokens/token-verifier.ts).
+ * Verification does not: tokens are checked against the key their `kid` names (several keys during a
+ * rotation), with the signature check on libuv's thread pool instead of the event loop, and verified
+ * access tokens cached until they expire. @fastify/jwt's verify (fast-jwt) is synchronous and, with keys
+ * chosen per token, re-parses the key on every call (see src/tokens/token-verifier.ts).
  */
 async function tokens(app: FastifyInstance, options: TokensOptions) {
   const { keys, issuer, audience } = options.jwt

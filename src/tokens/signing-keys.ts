@@ -34,8 +34,10 @@ export class KeySetError extends Error {
 export interface VerificationKey {
   kid: string
   algorithm: SigningAlgorithm
-  /** PEM (public key) or raw secret, in the form fast-jwt's verifier takes. */
+  /** PEM (public key) or raw secret, in the form @fastify/jwt takes. */
   key: string | Buffer
+  /** The same key, parsed once, for node:crypto. */
+  keyObject: KeyObject
   /** The public JWK served at /.well-known/jwks.json; absent for HS256 secrets. */
   publicJwk?: JsonWebKey
 }
@@ -96,6 +98,7 @@ function verificationKeyFromPublic(publicKey: KeyObject, kid?: string): Verifica
     kid: id,
     algorithm,
     key: publicKey.export({ format: 'pem', type: 'spki' }).toString(),
+    keyObject: publicKey,
     publicJwk: { ...publicJwk, kid: id, alg: algorithm, use: 'sig' },
   }
 }
@@ -103,7 +106,7 @@ function verificationKeyFromPublic(publicKey: KeyObject, kid?: string): Verifica
 function verificationKeyFromSecret(secret: Buffer, kid?: string): VerificationKey {
   if (secret.length < 32) throw new Error('HS256 secrets must be at least 32 bytes')
   const id = kid ?? jwkThumbprint({ kty: 'oct', k: secret.toString('base64url') })
-  return { kid: id, algorithm: 'HS256', key: secret }
+  return { kid: id, algorithm: 'HS256', key: secret, keyObject: createSecretKey(secret) }
 }
 
 /**

@@ -1,13 +1,16 @@
-import { createVerifier } from 'fast-jwt'
-import { ProblemError } from '../errors/problem.js'
+import { createDecoder } from 'fast-jwt'
 import type { Clock } from '../clock.js'
-import type { KeySet } from './signing-keys.js'
-import { VerifiedTokenCache } from './verified-token-cache.js'
+import { ProblemError } from '../errors/problem.js'
 import { ACCESS_TOKEN_TYPE, REFRESH_TOKEN_TYPE, type AccessClaims, type RefreshClaims, type Role } from './claims.js'
+import { verifySignature } from './signature.js'
+import type { KeySet, VerificationKey } from './signing-keys.js'
+import { VerifiedTokenCache } from './verified-token-cache.js'
 
 // Longer than any token we mint (an EdDSA access token with a 254-character email is under 700);
 // anything bigger is refused before it is parsed.
 export const MAX_TOKEN_LENGTH = 4096
+
+const REQUIRED_CLAIMS = ['iss', 'aud', 'sub', 'jti', 'iat', 'exp'] as const
 
 export interface TokenVerifierOptions {
   keys: KeySet
@@ -18,89 +21,74 @@ export interface TokenVerifierOptions {
   clock: Clock
 }
 
-type RawVerifier = (token: string) => Record<string, unknown>
+interface Decoded {
+  header: Record<string, unknown>
+  payload: Record<string, unknown>
+  signature: string
+  input: string
+}
 
-const invalid = (detail: string) => new ProblemError('token_invalid', detail)
+// fast-jwt's decoder parses the compact serialization strictly (base64url alphabet only, JSON objects).
+const decode = createDecoder({ complete: true }) as (token: string) => Decoded
+
+const invalid = (detail = 'The token is malformed, forged, of the wrong type, or not meant for this API') =>
+  new ProblemError('token_invalid', detail)
 
 const isString = (value: unknown): value is string => typeof value === 'string' && value.length > 0
 const isInteger = (value: unknown): value is number => Number.isSafeInteger(value)
 const ROLES: ReadonlySet<string> = new Set<Role>(['user', 'admin'])
+
+/** RFC 8725 §3.11 media types: compared case-insensitively, with or without the `application/` prefix. */
+const normalizeTyp = (typ: unknown) => (typeof typ === 'string' ? typ.toLowerCase().replace(/^application\//, '') : undefined)
 
 /**
  * A base64url signature has spare bits in its last character (4 of them for Ed25519's 64 bytes), so 16
  * different strings decode to one signature and all verify. Only the canonical spelling is accepted:
  * one token, one string.
  */
-function hasCanonicalSignature(token: string): boolean {
-  const signature = token.slice(token.lastIndexOf('.') + 1)
-  return Buffer.from(signature, 'base64url').toString('base64url') === signature
-}
-
-/** The `kid` from a JWT's header, read without trusting anything else in it yet. */
-function keyIdOf(token: string): unknown {
-  const end = token.indexOf('.')
-  if (end <= 0) return undefined
-  try {
-    const header = JSON.parse(Buffer.from(token.slice(0, end), 'base64url').toString('utf8')) as unknown
-    return typeof header === 'object' && header !== null ? (header as { kid?: unknown }).kid : undefined
-  } catch {
-    return undefined
-  }
+function canonicalSignature(segment: string): Buffer | undefined {
+  const bytes = Buffer.from(segment, 'base64url')
+  return bytes.length > 0 && bytes.toString('base64url') === segment ? bytes : undefined
 }
 
 /**
- * Verifies access and refresh tokens with no database: signature by the key named in `kid` (its
- * algorithm pinned), `typ` (RFC 8725 §3.11: `at+jwt` and `refresh+jwt` never stand in for each other),
- * iss, aud, and the lifetime against the injected clock with a bounded tolerance. Every failure is a
- * 401 problem, never a 500.
+ * Verifies access and refresh tokens with no database: the key is the one named by `kid`, its algorithm
+ * pinned (no `none`, no HS256 made with a public key), `typ` must be the token type's (`at+jwt` and
+ * `refresh+jwt` never stand in for each other), `crit` extensions are refused, iss, aud and the other
+ * claims are required, and the lifetime (exp, nbf) is checked against the injected clock with a bounded
+ * tolerance. Every failure is a 401 problem, never a 500.
  *
- * fast-jwt (the engine inside @fastify/jwt) checks everything but the lifetime, which is checked here so
- * that a cache hit and a fresh verification use the same clock and the same rule.
+ * Signatures are checked off the event loop (./signature.ts). A verified access token is cached until it
+ * expires, so a client reusing its token costs one Map lookup; a cache hit is checked against the same
+ * clock and the same rule as a fresh verification.
  */
 export function createTokenVerifier(options: TokenVerifierOptions) {
-  const { clock } = options
+  const { clock, keys } = options
   const toleranceMs = options.clockToleranceSeconds * 1000
   const accessCache = new VerifiedTokenCache<AccessClaims>(options.accessCacheSize)
 
-  function verifiersFor(typ: string): Map<string, RawVerifier> {
-    const byKid = new Map<string, RawVerifier>()
-    for (const key of options.keys.verification.values()) {
-      const verifier = createVerifier({
-        key: key.key,
-        algorithms: [key.algorithm],
-        checkTyp: typ,
-        allowedIss: options.issuer,
-        allowedAud: options.audience,
-        // iss and aud are only compared when present; requiring them refuses tokens minted without them.
-        requiredClaims: ['iss', 'aud', 'sub', 'jti', 'iat', 'exp'],
-        // Lifetime is checked below, against the same clock as cache hits.
-        ignoreExpiration: true,
-        ignoreNotBefore: true,
-        cache: false,
-      }) as RawVerifier
-      byKid.set(key.kid, verifier)
-    }
-    return byKid
-  }
-
-  const accessVerifiers = verifiersFor(ACCESS_TOKEN_TYPE)
-  const refreshVerifiers = verifiersFor(REFRESH_TOKEN_TYPE)
-
-  function verifySignature(token: string, verifiers: Map<string, RawVerifier>): Record<string, unknown> {
+  /** Everything but the signature and the lifetime, cheapest first: a forgery costs no crypto work. */
+  function checkStructure(token: string, typ: string): { key: VerificationKey; decoded: Decoded; signature: Buffer } {
     if (token.length === 0) throw new ProblemError('token_missing', 'The token is empty')
     if (token.length > MAX_TOKEN_LENGTH) throw invalid('The token is too long')
-    const kid = keyIdOf(token)
-    const verifier = typeof kid === 'string' ? verifiers.get(kid) : undefined
-    if (!verifier || !hasCanonicalSignature(token)) {
-      throw invalid('The token is malformed or was not signed by a key this server trusts')
-    }
+    let decoded: Decoded
     try {
-      return verifier(token)
+      decoded = decode(token)
     } catch {
-      // The reason (bad signature, wrong typ, iss, aud...) is logged by nobody and told to nobody:
-      // a forger learns nothing from the answer.
-      throw invalid('The token is malformed, forged, of the wrong type, or not meant for this API')
+      throw invalid()
     }
+    const { header, payload } = decoded
+    const key = typeof header.kid === 'string' ? keys.verification.get(header.kid) : undefined
+    if (!key || header.alg !== key.algorithm || normalizeTyp(header.typ) !== typ || header.crit !== undefined) {
+      throw invalid()
+    }
+    if (REQUIRED_CLAIMS.some((claim) => !(claim in payload))) throw invalid()
+    const aud = payload.aud
+    const audienceMatches = aud === options.audience || (Array.isArray(aud) && aud.includes(options.audience))
+    if (payload.iss !== options.issuer || !audienceMatches) throw invalid()
+    const signature = canonicalSignature(decoded.signature)
+    if (!signature) throw invalid()
+    return { key, decoded, signature }
   }
 
   /** exp, and nbf when a token has one (ours never do), against the injected clock. */
@@ -111,25 +99,35 @@ export function createTokenVerifier(options: TokenVerifierOptions) {
     if (!isInteger(nbf) || now < nbf * 1000 - toleranceMs) throw invalid('The token is not valid yet')
   }
 
+  async function verifyFresh(token: string, typ: string): Promise<Record<string, unknown>> {
+    const { key, decoded, signature } = checkStructure(token, typ)
+    if (!(await verifySignature(key.algorithm, key.keyObject, decoded.input, signature))) throw invalid()
+    return decoded.payload
+  }
+
   return {
-    verifyAccess(token: string): AccessClaims {
-      const now = clock.now()
-      const cached = accessCache.get(token, now)
+    /** The claims of an access token verified before and not expired since, or undefined. Synchronous. */
+    cachedAccess(token: string): AccessClaims | undefined {
+      return accessCache.get(token, clock.now())
+    },
+
+    async verifyAccess(token: string): Promise<AccessClaims> {
+      const cached = accessCache.get(token, clock.now())
       if (cached) return cached
-      const payload = verifySignature(token, accessVerifiers)
+      const payload = await verifyFresh(token, ACCESS_TOKEN_TYPE)
       const { sub, email, role, jti, iat, exp } = payload
       if (!isString(sub) || !isString(email) || !isString(role) || !ROLES.has(role) || !isString(jti)) {
         throw invalid('The token lacks required claims')
       }
       if (!isInteger(iat) || !isInteger(exp)) throw invalid('The token has malformed time claims')
-      checkLifetime(payload, exp, now)
+      checkLifetime(payload, exp, clock.now())
       const claims: AccessClaims = { sub, email, role: role as Role, jti, iat, exp }
       accessCache.set(token, claims, exp * 1000 + toleranceMs)
       return claims
     },
 
-    verifyRefresh(token: string, { allowExpired = false } = {}): RefreshClaims {
-      const payload = verifySignature(token, refreshVerifiers)
+    async verifyRefresh(token: string, { allowExpired = false } = {}): Promise<RefreshClaims> {
+      const payload = await verifyFresh(token, REFRESH_TOKEN_TYPE)
       const { sub, fid, jti, iat, exp } = payload
       if (!isString(sub) || !isString(fid) || !isString(jti)) throw invalid('The token lacks required claims')
       if (!isInteger(iat) || !isInteger(exp)) throw invalid('The token has malformed time claims')
