@@ -14,7 +14,7 @@ import type { PasswordStrengthChecker } from './password-strength.js'
 export interface AuthServiceDeps {
   users: Pick<UserRepository, 'findByEmail' | 'findById' | 'create' | 'updatePasswordHash'>
   revocations: RevokedTokenRepository
-  passwords: PasswordHasher
+  passwords: Pick<PasswordHasher, 'hash' | 'verify' | 'verifyDummy'>
   strength: Pick<PasswordStrengthChecker, 'check'>
   throttle: LoginThrottle
   issuer: TokenIssuer

@@ -1,7 +1,9 @@
 import { createHmac } from 'node:crypto'
-import bcrypt from 'bcrypt'
-import pLimit from 'p-limit'
-import { ProblemError } from '../errors/problem.js'
+import { createWorkerPool } from '../workers/worker-pool.js'
+
+/** What src/workers/bcrypt-worker.mjs takes: hash(HashTask) -> string, compare(CompareTask) -> boolean. */
+type HashTask = { input: string; cost: number }
+type CompareTask = { input: string; hash: string }
 
 // bcrypt reads only the first 72 bytes of its input, so a long passphrase would be silently cut.
 // Scheme v1 feeds bcrypt base64(HMAC-SHA-256(NFKC(password))) instead: 44 ASCII bytes, no NUL, and
@@ -29,44 +31,42 @@ function prehash(password: string): string {
 }
 
 /**
- * Hashes and checks passwords with bcrypt on libuv's thread pool, never on the event loop. Work is
- * bounded: at most `concurrency` hashes run at once, so bcrypt cannot starve the CPU that serves token
- * verification, and a flood of logins is shed with 503 rather than queued without end.
+ * Hashes and checks passwords with bcrypt on worker threads of lowered priority, never on the event loop
+ * (nor on libuv's pool, which checks token signatures). Work is bounded: at most `concurrency` hashes run
+ * at once, so bcrypt cannot starve the CPU that serves token checks, and a flood of logins is shed with
+ * 503 rather than queued without end.
  *
  * Stored formats: `v1:<bcrypt>` (current) and a bare `$2a$`/`$2b$` bcrypt hash (imported from
  * elsewhere; checked as plain bcrypt and upgraded at the next good login).
  */
 export function createPasswordHasher(options: PasswordHasherOptions) {
-  const limit = pLimit(options.concurrency)
+  const pool = createWorkerPool<HashTask | CompareTask, string | boolean>({
+    worker: 'bcrypt',
+    minThreads: options.concurrency,
+    maxThreads: options.concurrency,
+    maxQueue: options.maxQueue,
+    busyDetail: 'Too many password checks in progress; retry shortly',
+  })
+  const bcryptHash = async (input: string) => (await pool.run({ input, cost: options.cost }, 'hash')) as string
+  const bcryptCompare = async (input: string, hash: string) => (await pool.run({ input, hash }, 'compare')) as boolean
   // An unknown email is checked against this, so it costs the same as a wrong password.
   let dummyHash: Promise<string> | undefined
-
-  function schedule<T>(work: () => Promise<T>): Promise<T> {
-    if (limit.activeCount + limit.pendingCount >= options.concurrency + options.maxQueue) {
-      return Promise.reject(
-        new ProblemError('service_unavailable', 'Too many password checks in progress; retry shortly', {
-          headers: { 'retry-after': '1' },
-        }),
-      )
-    }
-    return limit(work)
-  }
 
   const costOf = (bcryptHash: string) => Number(bcryptHash.split('$')[2])
 
   async function hash(password: string): Promise<string> {
-    return V1_PREFIX + (await schedule(() => bcrypt.hash(prehash(password), options.cost)))
+    return V1_PREFIX + (await bcryptHash(prehash(password)))
   }
 
-  async function verify(password: string, stored: string): Promise<VerifyResult> {
-    if (stored.startsWith(V1_PREFIX)) {
-      const bcryptHash = stored.slice(V1_PREFIX.length)
-      const ok = await schedule(() => bcrypt.compare(prehash(password), bcryptHash))
-      return { ok, needsRehash: ok && costOf(bcryptHash) !== options.cost }
+  async function verify(password: string, storedHash: string): Promise<VerifyResult> {
+    if (storedHash.startsWith(V1_PREFIX)) {
+      const stored = storedHash.slice(V1_PREFIX.length)
+      const ok = await bcryptCompare(prehash(password), stored)
+      return { ok, needsRehash: ok && costOf(stored) !== options.cost }
     }
-    if (/^\$2[aby]\$/.test(stored)) {
+    if (/^\$2[aby]\$/.test(storedHash)) {
       // Imported hashes were made from the raw password, without our normalisation.
-      const ok = await schedule(() => bcrypt.compare(password, stored))
+      const ok = await bcryptCompare(password, storedHash)
       return { ok, needsRehash: ok }
     }
     return { ok: false, needsRehash: false }
@@ -85,6 +85,7 @@ export function createPasswordHasher(options: PasswordHasherOptions) {
       dummyHash ??= hash('dummy password for unknown accounts')
       return dummyHash.then(() => undefined)
     },
+    close: pool.close,
   }
 }
 

@@ -1,14 +1,17 @@
-import { Piscina } from 'piscina'
 import { ProblemError } from '../errors/problem.js'
-import type { StrengthResult, StrengthTask } from './password-strength-worker.js'
+import { createWorkerPool } from '../workers/worker-pool.js'
 
-// Under tsx (tests, development) the worker is the .ts file and needs the same loader; built, it is .js.
-const runningFromSource = import.meta.url.endsWith('.ts')
-const WORKER = new URL(`./password-strength-worker.${runningFromSource ? 'ts' : 'js'}`, import.meta.url)
-const workerExecArgv =
-  runningFromSource && !process.execArgv.some((arg) => arg.includes('tsx'))
-    ? [...process.execArgv, '--import', 'tsx']
-    : process.execArgv
+/** What src/workers/password-strength-worker.mjs takes and gives back. */
+interface StrengthTask {
+  password: string
+  userInputs: string[]
+}
+
+interface StrengthResult {
+  score: number
+  warning: string | null
+  suggestions: string[]
+}
 
 export interface PasswordStrengthOptions {
   /** zxcvbn score a new password needs: 0 (anything) to 4; 3 = "safely unguessable" against slow-hash attacks. */
@@ -23,43 +26,28 @@ export interface PasswordStrengthOptions {
  * after an idle spell waits for the worker to start (a few hundred milliseconds).
  */
 export function createPasswordStrengthChecker(options: PasswordStrengthOptions) {
-  const pool = new Piscina<StrengthTask, StrengthResult>({
-    filename: WORKER.href,
+  const pool = createWorkerPool<StrengthTask, StrengthResult>({
+    worker: 'password-strength',
     // Registrations are rare next to token checks: the worker (and its ~70 MB of dictionaries) exists only
     // while there is work, and goes away after a minute idle.
     minThreads: 0,
     maxThreads: 1,
     idleTimeout: 60_000,
     maxQueue: options.maxQueue ?? 64,
-    execArgv: workerExecArgv,
+    busyDetail: 'Too many password checks in progress; retry shortly',
   })
-
-  async function estimate(task: StrengthTask): Promise<StrengthResult> {
-    try {
-      return await pool.run(task)
-    } catch (error) {
-      if ((error as Error).message?.includes('queue is at limit')) {
-        throw new ProblemError('service_unavailable', 'Too many password checks in progress; retry shortly', {
-          headers: { 'retry-after': '1' },
-        })
-      }
-      throw error
-    }
-  }
 
   return {
     /** Throws 400 validation_failed, saying why, when `password` is too easy to guess. */
     async check(password: string, { field, context }: { field: string; context: string[] }): Promise<void> {
       if (options.minScore === 0) return
-      const result = await estimate({ password, userInputs: context })
+      const result = await pool.run({ password, userInputs: context })
       if (result.score >= options.minScore) return
       const why = [result.warning, ...result.suggestions].filter(Boolean).join(' ')
       const message = `is too easy to guess${why ? `: ${why}` : ''}`
       throw new ProblemError('validation_failed', `${field}: ${message}`, { errors: [{ path: field, message }] })
     },
-    close(): Promise<void> {
-      return pool.destroy()
-    },
+    close: pool.close,
   }
 }
 

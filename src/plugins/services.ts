@@ -34,7 +34,9 @@ async function services(app: FastifyInstance, options: ServicesOptions) {
     maxQueue: options.passwordQueue,
   })
   const strength = createPasswordStrengthChecker({ minScore: config.passwords.minScore })
-  app.addHook('onClose', () => strength.close())
+  app.addHook('onClose', async () => {
+    await Promise.all([strength.close(), passwords.close()])
+  })
   const throttle = createLoginThrottle({
     perAccount: config.limits.loginFailuresPerAccount,
     perIp: config.limits.loginFailuresPerIp,

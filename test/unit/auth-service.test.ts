@@ -6,7 +6,7 @@ import { ManualClock } from '../helpers/clock.js'
 /** Records which password checks the service asks for; answers "wrong password" to all of them. */
 function recordingHasher() {
   const calls: string[] = []
-  const hasher: PasswordHasher = {
+  const hasher: Pick<PasswordHasher, 'hash' | 'verify' | 'verifyDummy'> = {
     hash: async () => 'v1:hash',
     verify: async () => {
       calls.push('verify')
@@ -15,12 +15,11 @@ function recordingHasher() {
     verifyDummy: async () => {
       calls.push('verifyDummy')
     },
-    warmUp: async () => undefined,
   }
   return { hasher, calls }
 }
 
-function serviceWith(passwords: PasswordHasher) {
+function serviceWith(passwords: Pick<PasswordHasher, 'hash' | 'verify' | 'verifyDummy'>) {
   const user = { id: 'u1', email: 'ada@example.com', passwordHash: 'v1:x', role: 'user' as const, createdAt: new Date() }
   const deps = {
     users: {

@@ -1,5 +1,6 @@
-// Runs in a worker thread (see password-strength.ts): zxcvbn is synchronous and can take tens of
-// milliseconds on a crafted input, which must not stall the event loop serving token checks.
+// Runs in a piscina worker thread (see src/auth/password-strength.ts): zxcvbn is synchronous and can take
+// tens of milliseconds on a crafted input, which must not stall the event loop serving token checks.
+// Plain JavaScript so that a worker needs no TypeScript loader in development.
 import { ZxcvbnFactory } from '@zxcvbn-ts/core'
 import * as common from '@zxcvbn-ts/language-common'
 import * as english from '@zxcvbn-ts/language-en'
@@ -13,18 +14,8 @@ const zxcvbn = new ZxcvbnFactory({
   l33tMaxSubstitutions: 10,
 })
 
-export interface StrengthTask {
-  password: string
-  userInputs: string[]
-}
-
-export interface StrengthResult {
-  score: number
-  warning: string | null
-  suggestions: string[]
-}
-
-export default function estimate({ password, userInputs }: StrengthTask): StrengthResult {
+/** @param {{ password: string, userInputs: string[] }} task */
+export default function estimate({ password, userInputs }) {
   const { score, feedback } = zxcvbn.check(password, userInputs)
   return { score, warning: feedback.warning, suggestions: feedback.suggestions }
 }
