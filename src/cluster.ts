@@ -54,5 +54,7 @@ if (cluster.isPrimary) {
   process.on('SIGTERM', () => stop('SIGTERM'))
   process.on('SIGINT', () => stop('SIGTERM'))
 } else {
+  // A worker whose primary is gone (killed, crashed) would otherwise serve on unsupervised: stop it gracefully.
+  process.once('disconnect', () => process.kill(process.pid, 'SIGTERM'))
   await import('./server.js')
 }
