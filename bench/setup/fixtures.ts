@@ -45,7 +45,7 @@ export function createFixtures(deps: FixtureDeps) {
   let redisKeys: string[] = []
 
   const users = memo(() =>
-    timed(`register and log in ${USER_COUNT} users through the API`, () => createBenchUsers(deps.baseUrl(), USER_COUNT)),
+    timed(`create ${USER_COUNT} users and log each in through the API`, () => createBenchUsers(deps.baseUrl(), deps.db, USER_COUNT)),
   )
 
   const coldTokenCount = Math.max(MIN_COLD_TOKENS, COLD_TOKENS_PER_CACHE_ENTRY * deps.accessCacheSize)

@@ -1,4 +1,8 @@
 import { randomBytes } from 'node:crypto'
+import type { Connection } from 'mariadb'
+import { v7 as uuidv7 } from 'uuid'
+import { createPasswordHasher } from '../../src/auth/password-hasher.js'
+import { BENCH_BCRYPT_COST } from './server-env.js'
 import type { TokenSubject } from './token-minter.js'
 
 export interface BenchUser extends TokenSubject {
@@ -22,36 +26,36 @@ async function post(baseUrl: string, path: string, body: unknown): Promise<Answe
   return { status: response.status, json }
 }
 
-async function registerAndLogIn(baseUrl: string, index: number): Promise<BenchUser> {
-  const email = `bench-user-${index}@bench.example.com`
-  // Random, so the password-strength check has nothing to object to.
-  const password = `bench ${randomBytes(12).toString('base64url')} pass`
-  const registered = await post(baseUrl, '/auth/register', { email, password })
-  if (registered.status !== 201) {
-    throw new Error(`register answered ${registered.status}: ${JSON.stringify(registered.json)}`)
-  }
+async function logIn(baseUrl: string, email: string, password: string): Promise<string> {
   const login = await post(baseUrl, '/auth/login', { email, password })
   if (login.status !== 200) throw new Error(`login answered ${login.status}: ${JSON.stringify(login.json)}`)
-  return {
-    id: String(registered.json.id),
-    email,
-    role: registered.json.role === 'admin' ? 'admin' : 'user',
-    password,
-    accessToken: String(login.json.accessToken),
-  }
+  return String(login.json.accessToken)
 }
 
 /**
- * Registers and logs in `count` users through the API, as clients would. A few at a time: the server
- * runs bcrypt on a bounded queue and sheds the excess with 503, which setup must not trigger.
+ * `count` users, each logged in through the API. The rows are written straight into the database, with
+ * a password hash made by the project's own hasher (one password for all): registering through the API
+ * would leave the server, when the /me scenarios start, holding the password-strength worker and its
+ * dictionaries (~60 MB for a minute), memory that belongs to a registration burst, not to serving /me.
+ * A few logins at a time: the server runs bcrypt on a bounded queue and sheds the excess with 503.
  */
-export async function createBenchUsers(baseUrl: string, count: number, concurrency = 4): Promise<BenchUser[]> {
+export async function createBenchUsers(baseUrl: string, db: Connection, count: number, concurrency = 4): Promise<BenchUser[]> {
+  const password = `bench ${randomBytes(12).toString('base64url')} pass`
+  const emailOf = (index: number) => `bench-user-${index}@bench.example.com`
+  const hasher = createPasswordHasher({ cost: BENCH_BCRYPT_COST, concurrency: 1, maxQueue: 1 })
+  const passwordHash = await hasher.hash(password).finally(() => hasher.close())
+  const ids = Array.from({ length: count }, () => uuidv7())
+  await db.batch(
+    "INSERT INTO users (id, email, password_hash, role, created_at, updated_at) VALUES (?, ?, ?, 'user', NOW(3), NOW(3))",
+    ids.map((id, i) => [id, emailOf(i), passwordHash]),
+  )
   const users: BenchUser[] = new Array(count)
   let next = 0
   const worker = async () => {
     while (next < count) {
       const index = next++
-      users[index] = await registerAndLogIn(baseUrl, index)
+      const email = emailOf(index)
+      users[index] = { id: ids[index] as string, email, role: 'user', password, accessToken: await logIn(baseUrl, email, password) }
     }
   }
   await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker))
