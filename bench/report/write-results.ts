@@ -5,13 +5,13 @@ import type { BenchReport } from './results.js'
 import { renderChart } from './svg-chart.js'
 
 /**
- * Writes <timestamp>.json|.md|.svg, and latest.* too when every scenario ran: a partial run (--only)
- * must not replace the last complete picture.
+ * Writes <timestamp>.json|.md|.svg, and latest.* too when every scenario ran in full mode: a partial run
+ * (--only) or a quick one (CI) must not replace the last complete picture.
  */
 export async function writeResults(report: BenchReport, dir: string): Promise<string[]> {
   await mkdir(dir, { recursive: true })
   const stamp = report.startedAt.replaceAll(':', '-').replace(/\.\d+Z$/, 'Z')
-  const names = report.partial ? [stamp] : [stamp, 'latest']
+  const names = report.partial || report.mode === 'quick' ? [stamp] : [stamp, 'latest']
   const written: string[] = []
   for (const name of names) {
     const files: [string, string][] = [
