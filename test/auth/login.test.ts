@@ -1,6 +1,6 @@
 import t from 'tap'
 import { build } from '../helpers/build.js'
-import { cookieOf, login, me, post, problemOf, registerUser, uniqueEmail } from '../helpers/http.js'
+import { cookieLogin, cookieOf, login, me, post, problemOf, registerUser, uniqueEmail } from '../helpers/http.js'
 
 t.test('POST /auth/login', async (t) => {
   const { app, config } = await build(t)
@@ -47,8 +47,7 @@ t.test('POST /auth/login', async (t) => {
   })
 
   t.test('logging in again in the same browser ends the login its cookie belonged to', async (t) => {
-    const first = await post(app, '/auth/login', { email: user.email, password: user.password, transport: 'cookie' })
-    const oldCookie = cookieOf(first, 'refresh_token')!.value
+    const oldCookie = await cookieLogin(app, user)
     const second = await app.inject({
       method: 'POST',
       url: '/auth/login',

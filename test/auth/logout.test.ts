@@ -1,6 +1,6 @@
 import t from 'tap'
 import { build } from '../helpers/build.js'
-import { cookieOf, login, post, problemOf, refresh, registerUser, session } from '../helpers/http.js'
+import { cookieLogin, cookieOf, login, post, postWithCookie, problemOf, refresh, registerUser, session } from '../helpers/http.js'
 
 t.test('POST /auth/logout', async (t) => {
   const { app, config, clock } = await build(t)
@@ -46,18 +46,11 @@ t.test('POST /auth/logout', async (t) => {
   })
 
   t.test('with the cookie: needs X-Requested-With, then revokes and clears the cookie', async (t) => {
-    const user = await registerUser(app)
-    const loginResponse = await post(app, '/auth/login', { email: user.email, password: user.password, transport: 'cookie' })
-    const cookie = cookieOf(loginResponse, 'refresh_token')!.value
-    const refused = await app.inject({ method: 'POST', url: '/auth/logout', cookies: { refresh_token: cookie } })
+    const cookie = await cookieLogin(app, await registerUser(app))
+    const refused = await postWithCookie(app, '/auth/logout', cookie, null)
     t.equal(refused.statusCode, 403)
     t.equal(problemOf(refused).code, 'csrf_failed')
-    const response = await app.inject({
-      method: 'POST',
-      url: '/auth/logout',
-      cookies: { refresh_token: cookie },
-      headers: { 'x-requested-with': 'XMLHttpRequest' },
-    })
+    const response = await postWithCookie(app, '/auth/logout', cookie)
     t.equal(response.statusCode, 204)
     t.equal(cookieOf(response, 'refresh_token')?.value, '')
     t.equal(problemOf(await refresh(app, cookie)).code, 'token_revoked')

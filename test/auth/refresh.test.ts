@@ -1,6 +1,6 @@
 import t from 'tap'
 import { build } from '../helpers/build.js'
-import { cookieOf, login, me, post, problemOf, refresh, registerUser, session, type Tokens } from '../helpers/http.js'
+import { cookieLogin, cookieOf, login, me, post, postWithCookie, problemOf, refresh, registerUser, session, type Tokens } from '../helpers/http.js'
 import { decodeJwt } from '../helpers/jwt.js'
 
 t.test('POST /auth/refresh', async (t) => {
@@ -118,29 +118,17 @@ t.test('POST /auth/refresh', async (t) => {
 
   t.test('cookie transport', async (t) => {
     const user = await registerUser(app)
-    const loginResponse = await post(app, '/auth/login', { email: user.email, password: user.password, transport: 'cookie' })
-    const cookie = cookieOf(loginResponse, 'refresh_token')!.value
+    const cookie = await cookieLogin(app, user)
 
     t.test('without X-Requested-With: 403 csrf_failed, and the token is not consumed', async (t) => {
-      const refused = await app.inject({ method: 'POST', url: '/auth/refresh', cookies: { refresh_token: cookie } })
+      const refused = await postWithCookie(app, '/auth/refresh', cookie, null)
       t.equal(refused.statusCode, 403)
       t.equal(problemOf(refused).code, 'csrf_failed')
-      const wrongValue = await app.inject({
-        method: 'POST',
-        url: '/auth/refresh',
-        cookies: { refresh_token: cookie },
-        headers: { 'x-requested-with': 'fetch' },
-      })
-      t.equal(wrongValue.statusCode, 403)
+      t.equal((await postWithCookie(app, '/auth/refresh', cookie, 'fetch')).statusCode, 403)
     })
 
     t.test('with the header: rotates and sets the successor as the new cookie, not in the body', async (t) => {
-      const response = await app.inject({
-        method: 'POST',
-        url: '/auth/refresh',
-        cookies: { refresh_token: cookie },
-        headers: { 'x-requested-with': 'XMLHttpRequest' },
-      })
+      const response = await postWithCookie(app, '/auth/refresh', cookie)
       t.equal(response.statusCode, 200, 'the earlier refused attempts did not consume it')
       t.notOk('refreshToken' in response.json())
       const next = cookieOf(response, 'refresh_token')
@@ -150,19 +138,9 @@ t.test('POST /auth/refresh', async (t) => {
     })
 
     t.test('a remember-me login keeps a persistent cookie across rotations', async (t) => {
-      const remembered = await post(app, '/auth/login', {
-        email: user.email,
-        password: user.password,
-        transport: 'cookie',
-        rememberMe: true,
-      })
+      const remembered = await cookieLogin(app, user, { rememberMe: true })
       clock.advance(60_000)
-      const response = await app.inject({
-        method: 'POST',
-        url: '/auth/refresh',
-        cookies: { refresh_token: cookieOf(remembered, 'refresh_token')!.value },
-        headers: { 'x-requested-with': 'XMLHttpRequest' },
-      })
+      const response = await postWithCookie(app, '/auth/refresh', remembered)
       t.equal(cookieOf(response, 'refresh_token')?.maxAge, config.jwt.rememberMeTtlSeconds - 60)
     })
 

@@ -49,3 +49,21 @@ export function problemOf(response: LightMyRequestResponse) {
 export function cookieOf(response: LightMyRequestResponse, name: string) {
   return response.cookies.find((cookie) => cookie.name === name)
 }
+
+/** Logs in with cookie transport and returns the refresh_token cookie's value. */
+export async function cookieLogin(app: FastifyInstance, user: { email: string; password: string }, extra: object = {}) {
+  const response = await post(app, '/auth/login', { email: user.email, password: user.password, transport: 'cookie', ...extra })
+  const cookie = cookieOf(response, 'refresh_token')?.value
+  if (response.statusCode !== 200 || !cookie) throw new Error(`cookie login failed: ${response.statusCode} ${response.body}`)
+  return cookie
+}
+
+/** A POST that relies on the refresh_token cookie, with the CSRF header unless told otherwise. */
+export function postWithCookie(app: FastifyInstance, url: string, cookie: string, csrf: string | null = 'XMLHttpRequest') {
+  return app.inject({
+    method: 'POST',
+    url,
+    cookies: { refresh_token: cookie },
+    headers: csrf === null ? {} : { 'x-requested-with': csrf },
+  })
+}
