@@ -2,7 +2,7 @@ import { z } from 'zod'
 
 const codePoints = (value: string) => [...value].length
 
-export const emailSchema = z
+const emailSchema = z
   .string()
   .trim()
   .max(254)
@@ -10,7 +10,7 @@ export const emailSchema = z
   .meta({ description: 'Trimmed and compared lower-cased', example: 'ada@example.com' })
 
 // Counted in characters (code points), not UTF-16 units or bytes: any Unicode is welcome, spaces included.
-export const passwordSchema = z
+const passwordSchema = z
   .string()
   .refine((value) => codePoints(value) >= 8, 'must be at least 8 characters')
   .refine((value) => codePoints(value) <= 1024, 'must be at most 1024 characters')

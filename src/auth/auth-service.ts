@@ -46,7 +46,7 @@ export interface Session {
   rememberMe: boolean
 }
 
-export const normalizeEmail = (email: string) => email.trim().toLowerCase()
+const normalizeEmail = (email: string) => email.trim().toLowerCase()
 
 const publicUser = (user: UserRecord): PublicUser => ({
   id: user.id,

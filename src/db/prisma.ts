@@ -62,6 +62,8 @@ export type Db = ReturnType<typeof createClient>
 export interface Database {
   prisma: Db
   pool: Pool
+  /** Resolves when the app's tables answer, within the operation deadline; rejects otherwise. */
+  ping(): Promise<void>
   close(): Promise<void>
 }
 
@@ -80,6 +82,10 @@ export function openDatabase(config: Config['database']): Database {
   return {
     prisma,
     pool,
+    async ping() {
+      // A table, not just the connection: until migrations have run, the app is not ready either.
+      await withDeadline(pool.query('SELECT 1 FROM revoked_tokens LIMIT 0'), config.operationTimeoutMs)
+    },
     async close() {
       // A handler whose client went away can still be writing; let it finish (each call is bounded).
       await inFlight.drained(config.operationTimeoutMs)

@@ -37,7 +37,7 @@ function fieldErrors(validation: ValidationIssue[], context: string | undefined)
 }
 
 /** Maps anything thrown while handling a request to the one problem it should be shown as. */
-export function toProblem(error: unknown): ProblemError {
+function toProblem(error: unknown): ProblemError {
   if (error instanceof ProblemError) return error
   const fastifyError = error as Partial<FastifyError> & { validation?: ValidationIssue[] }
 
@@ -66,7 +66,7 @@ export function toProblem(error: unknown): ProblemError {
   return new ProblemError('internal_error', 'Something went wrong on our side')
 }
 
-export function sendProblem(reply: FastifyReply, problem: ProblemError): FastifyReply {
+function sendProblem(reply: FastifyReply, problem: ProblemError): FastifyReply {
   // Serialized here, not by the route's response schema, so every error has the same shape.
   return reply
     .code(problem.status)

@@ -5,7 +5,7 @@ import fp from 'fastify-plugin'
 import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod'
 import { finishDocument } from '../openapi/finish-document.js'
 
-export const OPENAPI_INFO = {
+const OPENAPI_INFO = {
   title: 'JWT Auth API',
   version: '0.1.0',
   description:

@@ -29,7 +29,7 @@ const HELMET_OPTIONS: HelmetOptions = {
  * middleware (and re-parses the CSP) on every request; our headers never vary per request, so helmet
  * runs once at start-up against a recording response, and each reply gets the recorded set.
  */
-export function helmetHeaders(options: HelmetOptions = HELMET_OPTIONS): Record<string, string> {
+function helmetHeaders(options: HelmetOptions = HELMET_OPTIONS): Record<string, string> {
   const headers: Record<string, string> = {}
   const recorder = {
     setHeader: (name: string, value: string) => {

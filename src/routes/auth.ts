@@ -6,8 +6,8 @@ import type { Session } from '../auth/auth-service.js'
 import { credentialsSchema, loginSchema, refreshTokenBodySchema, tokenResponseSchema, userSchema } from '../auth/auth-schemas.js'
 import { BODY_PROBLEMS, ProblemError, problemResponses } from '../errors/problem.js'
 
-export const REFRESH_COOKIE = 'refresh_token'
-export const CSRF_HEADER = 'x-requested-with'
+const REFRESH_COOKIE = 'refresh_token'
+const CSRF_HEADER = 'x-requested-with'
 const CSRF_VALUE = 'XMLHttpRequest'
 
 export interface AuthRoutesOptions {

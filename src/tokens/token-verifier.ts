@@ -8,7 +8,7 @@ import { VerifiedTokenCache } from './verified-token-cache.js'
 
 // Longer than any token we mint (an EdDSA access token with a 254-character email is under 700);
 // anything bigger is refused before it is parsed.
-export const MAX_TOKEN_LENGTH = 4096
+const MAX_TOKEN_LENGTH = 4096
 
 const REQUIRED_CLAIMS = ['iss', 'aud', 'sub', 'jti', 'iat', 'exp'] as const
 
