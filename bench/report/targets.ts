@@ -90,6 +90,12 @@ export const TARGETS: TargetSpec[] = [
     },
   },
   {
+    // No target: why the API sets its security headers once rather than through @fastify/helmet.
+    label: 'headers per request (@fastify/helmet) ÷ once',
+    unit: 'ratio',
+    compute: (find) => ratio(find, 'ceiling-fastify-helmet', 'ceiling', 'reqPerSec'),
+  },
+  {
     // No target: on a machine whose load generator shares the cores, this is information (see the notes).
     label: 'scale-out: 2 workers ÷ 1 worker',
     unit: 'ratio',

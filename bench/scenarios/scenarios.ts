@@ -126,6 +126,19 @@ export function scenarios(options: BenchOptions): Scenario[] {
     },
     {
       kind: 'http',
+      id: 'ceiling-fastify-helmet',
+      group: 'ceiling',
+      title: 'ceiling with @fastify/helmet per request',
+      server: 'single',
+      expectedStatuses: [200],
+      notes: [
+        'ceiling with @fastify/helmet: a bench-only twin of /health/live whose security headers @fastify/helmet ' +
+          'computes on every request; the API computes the same headers once at start-up (src/plugins/security.ts)',
+      ],
+      plan: async () => ({ perConnection: [[get('/bench/fastify-helmet/live')]] }),
+    },
+    {
+      kind: 'http',
       id: 'me-warm',
       group: 'me',
       title: '/me warm: 200 tokens, each reused',

@@ -1,6 +1,7 @@
 // One serving process: the app plus the bench routes, listening. The single bench server and every
 // cluster worker run this.
 import { buildApp } from '../../dist/app.js'
+import fastifyHelmetRoute from './fastify-helmet-route.mjs'
 import sessionRoutes from './session-routes.mjs'
 
 /**
@@ -15,6 +16,7 @@ export async function serve(config) {
     redisUrl: process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379',
     redisPrefix: process.env.BENCH_REDIS_PREFIX ?? 'jwt-bench:session:',
   })
+  await app.register(fastifyHelmetRoute)
   // PORT=0 in a cluster: the primary holds one listening socket and every worker shares its port.
   await app.listen({ host: config.host, port: config.port })
 
