@@ -2,7 +2,9 @@ import { num } from './format.js'
 import type { BenchReport } from './results.js'
 
 // Hand-made SVG, no chart library: two bar panels sharing one row per scenario.
-const LABEL_WIDTH = 330
+const MIN_LABEL_WIDTH = 330
+// An SVG has no text layout: a generous average glyph width at 12px keeps the longest title inside.
+const LABEL_CHAR_WIDTH = 7
 const PANEL_WIDTH = 280
 const PANEL_GAP = 40
 const ROW_HEIGHT = 30
@@ -50,17 +52,19 @@ function panel(x: number, title: string, bars: Bar[], colors: string[]): string[
 /** req/s (left) and p99 latency (right) per scenario, as a standalone SVG document. */
 export function renderChart(report: BenchReport): string {
   const results = report.scenarios
+  const longest = Math.max(...results.map((result) => result.title.length))
+  const labelWidth = Math.max(MIN_LABEL_WIDTH, 24 + longest * LABEL_CHAR_WIDTH)
   const height = TOP + results.length * ROW_HEIGHT + 50
-  const width = LABEL_WIDTH + 2 * PANEL_WIDTH + PANEL_GAP + 20
+  const width = labelWidth + 2 * PANEL_WIDTH + PANEL_GAP + 20
   const colors = results.map((result) => COLORS[result.group] ?? '#555')
-  const rightX = LABEL_WIDTH + PANEL_WIDTH + PANEL_GAP
+  const rightX = labelWidth + PANEL_WIDTH + PANEL_GAP
 
   const labels = results.map((result, index) => {
     const y = TOP + index * ROW_HEIGHT + 13
-    return `<text x="${LABEL_WIDTH - 12}" y="${y}" text-anchor="end">${escape(result.title)}</text>`
+    return `<text x="${labelWidth - 12}" y="${y}" text-anchor="end">${escape(result.title)}</text>`
   })
   const rates = panel(
-    LABEL_WIDTH,
+    labelWidth,
     'mean req/s (higher is better)',
     results.map((result) => ({ value: result.mean.reqPerSec, label: num(result.mean.reqPerSec) })),
     colors,
