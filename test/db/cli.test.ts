@@ -1,10 +1,14 @@
 import { execFile } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
 import { chmodSync, writeFileSync } from 'node:fs'
+import { readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { promisify } from 'node:util'
 import t from 'tap'
-import { findSchemaEngine, PROJECT_ROOT } from '../../src/db/migrate.js'
-import { createTestDatabase } from '../helpers/database.js'
+import { findSchemaEngine, openSession, PROJECT_ROOT } from '../../src/db/migrate.js'
+import { build } from '../helpers/build.js'
+import { createTestDatabase, TEST_SERVER_URL, testDatabaseUrl } from '../helpers/database.js'
+import { post, refresh, session } from '../helpers/http.js'
 
 const run = promisify(execFile)
 const CLI = path.join(PROJECT_ROOT, 'src', 'db', 'cli.ts')
@@ -76,4 +80,77 @@ t.test('the schema engine is used when one is really there, never the offline st
   writeFileSync(engine, 'not executable')
   chmodSync(engine, 0o644)
   t.equal(findSchemaEngine({ PRISMA_SCHEMA_ENGINE_BINARY: engine }), undefined, 'not executable: not usable')
+})
+
+/** The SQL block of the README's "Running on a MariaDB server" runbook, as statements. */
+async function runbookStatements(): Promise<string[]> {
+  const readme = await readFile(path.join(PROJECT_ROOT, 'README.md'), 'utf8')
+  const section = readme.slice(readme.indexOf('## Running on a MariaDB server'))
+  const block = /```sql\n([\s\S]*?)```/.exec(section)?.[1]
+  if (!block) throw new Error('the runbook has no SQL block')
+  const sql = block
+    .split('\n')
+    .filter((line) => !line.trim().startsWith('--'))
+    .join('\n')
+  return sql
+    .split(';')
+    .map((statement) => statement.trim())
+    .filter(Boolean)
+}
+
+t.test("the runbook's users and GRANTs: jwt_migrate deploys, jwt_app serves and cannot change the schema", async (t) => {
+  const suffix = `${process.pid}_${randomBytes(3).toString('hex')}`
+  const names = { database: `jwt_test_${suffix}`, migrate: `jwt_migrate_${suffix}`, app: `jwt_app_${suffix}` }
+  const password = randomBytes(12).toString('hex')
+  const statements = (await runbookStatements()).map((statement) =>
+    statement
+      .replaceAll('jwt_api', names.database)
+      .replaceAll("'jwt_migrate'", `'${names.migrate}'`)
+      .replaceAll("'jwt_app'", `'${names.app}'`)
+      // The tests reach MariaDB from this host; the runbook's example network stands for it.
+      .replaceAll("'10.0.0.%'", "'%'")
+      .replace(/<[a-z ]+password>/g, password),
+  )
+  t.ok(statements.some((statement) => statement.startsWith('GRANT')), 'the runbook grants privileges')
+
+  const admin = await openSession(TEST_SERVER_URL)
+  t.teardown(async () => {
+    await admin.query(`DROP DATABASE IF EXISTS \`${names.database}\``)
+    await admin.query(`DROP USER IF EXISTS '${names.migrate}'@'%', '${names.app}'@'%'`)
+    await admin.end()
+  })
+  for (const statement of statements) await admin.query(statement)
+
+  const urlFor = (user: string) => {
+    const url = new URL(testDatabaseUrl(names.database))
+    url.username = user
+    url.password = password
+    return url.toString()
+  }
+  const migrateUrl = urlFor(names.migrate)
+  const appUrl = urlFor(names.app)
+
+  const migrate = await cli(['migrate'], migrateUrl)
+  t.equal(migrate.code, 0, migrate.output)
+  t.match(migrate.output, /Applied 1 migration\(s\)/)
+  t.equal((await cli(['check'], appUrl)).code, 0, 'jwt_app can read the migration history: db:check says up to date')
+
+  const appSession = await openSession(appUrl)
+  await t.rejects(appSession.query('CREATE TABLE intruder (id INT)'), /command denied/i, 'jwt_app cannot create tables')
+  await t.rejects(appSession.query('DROP TABLE users'), /command denied/i, 'nor drop them')
+  await appSession.end()
+
+  // The whole token lifecycle, through HTTP, as jwt_app.
+  const { app } = await build(t, {}, { database: { name: names.database, url: appUrl, drop: async () => undefined } })
+  t.equal((await app.inject({ url: '/health/ready' })).statusCode, 200)
+  const { tokens } = await session(app)
+  const rotated = await refresh(app, tokens.refreshToken!)
+  t.equal(rotated.statusCode, 200, 'refresh writes the denylist')
+  const next = rotated.json().refreshToken as string
+  t.equal((await post(app, '/auth/logout', { refreshToken: next })).statusCode, 204, 'logout revokes the family')
+  const logoutAll = await post(app, '/auth/logout-all', undefined, { authorization: `Bearer ${tokens.accessToken}` })
+  t.equal(logoutAll.statusCode, 204, 'logout-all writes its cut-off')
+
+  const prune = await cli(['prune'], appUrl)
+  t.equal(prune.code, 0, `jwt_app can prune the denylist: ${prune.output}`)
 })
