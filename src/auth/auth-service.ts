@@ -83,8 +83,7 @@ export function createAuthService(deps: AuthServiceDeps) {
     }
   }
 
-  async function activeUser(id: string): Promise<UserRecord> {
-    const user = await users.findById(id)
+  function existing(user: UserRecord | null): UserRecord {
     if (!user) throw new ProblemError('token_revoked', 'The account behind this token no longer exists')
     return user
   }
@@ -101,9 +100,8 @@ export function createAuthService(deps: AuthServiceDeps) {
   }
 
   /** A second presentation of an already-rotated token: a racing tab inside the grace window, or a replay. */
-  async function replayOrReuse(claims: RefreshClaims, rotation: Rotation, nowMs: number): Promise<Session> {
+  async function replayOrReuse(claims: RefreshClaims, rotation: Rotation, user: UserRecord | null, nowMs: number): Promise<Session> {
     if (nowMs - rotation.revokedAt.getTime() <= graceMs) {
-      const user = await activeUser(claims.sub)
       const successor: RefreshClaims = {
         sub: claims.sub,
         fid: claims.fid,
@@ -111,7 +109,7 @@ export function createAuthService(deps: AuthServiceDeps) {
         iat: Math.floor(rotation.revokedAt.getTime() / 1000),
         exp: claims.exp,
       }
-      return sessionFor(user, successor, nowMs)
+      return sessionFor(existing(user), successor, nowMs)
     }
     // Someone holds a copy of a token that was already exchanged: the thief or the victim, we cannot
     // tell which, so the whole login ends (OAuth 2.0 Security BCP, refresh token rotation).
@@ -194,8 +192,8 @@ export function createAuthService(deps: AuthServiceDeps) {
       }
       const [state, user] = await Promise.all([revocations.stateOf(claims), users.findById(claims.sub)])
       if (state.familyRevoked) throw new ProblemError('token_revoked', 'This login has been ended')
-      if (state.rotation) return replayOrReuse(claims, state.rotation, nowMs)
-      if (!user) throw new ProblemError('token_revoked', 'The account behind this token no longer exists')
+      if (state.rotation) return replayOrReuse(claims, state.rotation, user, nowMs)
+      const active = existing(user)
 
       const successor: RefreshClaims = {
         sub: claims.sub,
@@ -215,9 +213,9 @@ export function createAuthService(deps: AuthServiceDeps) {
       if (!won) {
         const rotation = await revocations.findRotation(claims.jti)
         if (!rotation) throw new ProblemError('token_revoked', 'This login has been ended')
-        return replayOrReuse(claims, rotation, nowMs)
+        return replayOrReuse(claims, rotation, user, nowMs)
       }
-      return sessionFor(user, successor, nowMs)
+      return sessionFor(active, successor, nowMs)
     },
 
     /** Ends the login the token belongs to. Already-ended and already-expired logins succeed quietly. */
@@ -239,8 +237,7 @@ export function createAuthService(deps: AuthServiceDeps) {
      * tokens already issued stay valid until they expire, as always.
      */
     async changePassword(input: { userId: string; currentPassword: string; newPassword: string; ip: string }): Promise<void> {
-      const user = await users.findById(input.userId)
-      if (!user) throw new ProblemError('token_revoked', 'The account behind this token no longer exists')
+      const user = existing(await users.findById(input.userId))
       if (!(await checkPassword(user.email, input.ip, input.currentPassword, user))) {
         throw new ProblemError('invalid_credentials', 'The current password is wrong')
       }

@@ -27,6 +27,15 @@ t.test('POST /auth/refresh', async (t) => {
     t.equal((await refresh(app, next.refreshToken!)).statusCode, 200, 'the successor works in turn')
   })
 
+  t.test('a token of a deleted account: 401 token_revoked, before any denylist write', async (t) => {
+    // revoked_tokens references users: a rotation recorded for a deleted account would fail as a 5xx.
+    const { user, tokens } = await session(app)
+    await app.db.pool.query('DELETE FROM users WHERE email = ?', [user.email])
+    const response = await refresh(app, tokens.refreshToken!)
+    t.equal(response.statusCode, 401)
+    t.equal(problemOf(response).code, 'token_revoked')
+  })
+
   t.test('grace window: the rotated token again returns the same successor and a fresh access token', async (t) => {
     const { tokens } = await session(app)
     const first = (await refresh(app, tokens.refreshToken!)).json<Tokens>()
