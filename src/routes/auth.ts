@@ -55,7 +55,7 @@ const authRoutes: FastifyPluginAsyncZod<AuthRoutesOptions> = async (app, options
     const cookie = request.cookies[REFRESH_COOKIE]
     if (!cookie) throw new ProblemError('token_missing', 'Send the refresh token in the body or the refresh_token cookie')
     if (request.headers[CSRF_HEADER] !== CSRF_VALUE) {
-      throw new ProblemError('csrf_failed', `Requests that use the refresh_token cookie must send ${'X-Requested-With'}: ${CSRF_VALUE}`)
+      throw new ProblemError('csrf_failed', `Requests that use the refresh_token cookie must send X-Requested-With: ${CSRF_VALUE}`)
     }
     return { token: cookie, from: 'cookie' }
   }

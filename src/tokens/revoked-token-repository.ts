@@ -1,6 +1,6 @@
 import type { Prisma } from '../generated/prisma/client.js'
 import type { Db } from '../db/prisma.js'
-import type { RevocationReason } from '../generated/prisma/enums.js'
+import type { RevocationReason, RevocationScope } from '../generated/prisma/enums.js'
 import { isUniqueViolation } from '../db/prisma-errors.js'
 
 export interface Rotation {
@@ -40,6 +40,12 @@ export interface UserRevocation {
   expiresAt: Date
 }
 
+type RotationRow = { scope: RevocationScope; successorJti: string | null; revokedAt: Date }
+
+/** A row that records a rotation: one token's own row, with the successor it was exchanged for. */
+const rotationOf = (row: RotationRow): Rotation | null =>
+  row.scope === 'token' && row.successorJti ? { successorJti: row.successorJti, revokedAt: row.revokedAt } : null
+
 /** The refresh-token denylist (`revoked_tokens`). The only module that reads or writes it. */
 export function createRevokedTokenRepository(prisma: Db) {
   /**
@@ -69,11 +75,8 @@ export function createRevokedTokenRepository(prisma: Db) {
       let familyRevoked = false
       let rotation: Rotation | null = null
       for (const row of rows) {
-        if (row.scope === 'token' && row.id === token.jti && row.successorJti) {
-          rotation = { successorJti: row.successorJti, revokedAt: row.revokedAt }
-        } else if (row.scope !== 'token') {
-          familyRevoked = true
-        }
+        if (row.scope !== 'token') familyRevoked = true
+        else if (row.id === token.jti) rotation = rotationOf(row)
       }
       return { familyRevoked, rotation }
     },
@@ -92,7 +95,7 @@ export function createRevokedTokenRepository(prisma: Db) {
         where: { id: jti },
         select: { scope: true, successorJti: true, revokedAt: true },
       })
-      return row?.scope === 'token' && row.successorJti ? { successorJti: row.successorJti, revokedAt: row.revokedAt } : null
+      return row ? rotationOf(row) : null
     },
 
     /** Revokes a whole family; revoking it again is a no-op. */
