@@ -1,7 +1,9 @@
 import { createPublicKey, verify } from 'node:crypto'
 import t from 'tap'
+import { migrateDatabase } from '../src/db/migrate.js'
 import { build } from './helpers/build.js'
-import { session } from './helpers/http.js'
+import { createTestDatabase } from './helpers/database.js'
+import { problemOf, session } from './helpers/http.js'
 
 t.test('health and keys', async (t) => {
   const { app } = await build(t)
@@ -40,4 +42,19 @@ t.test('health and keys', async (t) => {
     t.equal(docs.statusCode, 200)
     t.match(docs.headers['content-type'], /text\/html/)
   })
+})
+
+t.test('GET /health/ready answers 503 until the newest migration is applied, then 200', async (t) => {
+  const database = await createTestDatabase(t, { migrate: false })
+  const { app } = await build(t, {}, { database })
+  const before = await app.inject({ url: '/health/ready' })
+  t.equal(before.statusCode, 503)
+  t.match(problemOf(before), { code: 'service_unavailable', detail: 'The database is not migrated yet' })
+
+  await migrateDatabase(database.url, { builtIn: true })
+  t.equal((await app.inject({ url: '/health/ready' })).statusCode, 200)
+
+  // A migration recorded as started but not finished (a deploy still running, or one that failed) is not ready.
+  await app.db.pool.query('UPDATE _prisma_migrations SET finished_at = NULL')
+  t.equal((await app.inject({ url: '/health/ready' })).statusCode, 503)
 })

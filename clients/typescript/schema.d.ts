@@ -1684,7 +1684,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The process can serve every route: the database answers */
+        /** The process can serve every route: the database answers and is migrated */
         get: {
             parameters: {
                 query?: never;

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto'
+import { readdirSync, type Dirent } from 'node:fs'
 import { readdir, readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { MigrationError } from './migration-error.js'
@@ -36,14 +37,21 @@ async function checkLockfileProvider(dir: string): Promise<void> {
   }
 }
 
-/** The migrations in `dir`, one folder each with a migration.sql, in name order (Prisma's order). */
-export async function readMigrations(dir: string): Promise<MigrationFile[]> {
-  await checkLockfileProvider(dir)
-  const entries = await readdir(dir, { withFileTypes: true })
-  const names = entries
+/** One folder per migration, applied in name order (Prisma's order). */
+const migrationNames = (entries: Dirent[]) =>
+  entries
     .filter((entry) => entry.isDirectory())
     .map((entry) => entry.name)
     .sort()
+
+/** The name of the newest migration in `dir`: once it is applied, so are all the others. */
+export const latestMigrationName = (dir: string): string | undefined =>
+  migrationNames(readdirSync(dir, { withFileTypes: true })).at(-1)
+
+/** The migrations in `dir`, one folder each with a migration.sql, in name order (Prisma's order). */
+export async function readMigrations(dir: string): Promise<MigrationFile[]> {
+  await checkLockfileProvider(dir)
+  const names = migrationNames(await readdir(dir, { withFileTypes: true }))
   return Promise.all(
     names.map(async (name) => {
       const script = await readFile(path.join(dir, name, 'migration.sql'), 'utf8')

@@ -29,3 +29,8 @@ export function isConnectionSetupError(error: unknown): boolean {
   const { name, fatal, sqlState } = error as { name?: unknown; fatal?: unknown; sqlState?: unknown }
   return name === 'SqlError' && fatal === true && sqlState === '08S01'
 }
+
+/** A MariaDB driver error for a table that does not exist (ER_NO_SUCH_TABLE). */
+export function isMissingTable(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { errno?: unknown }).errno === 1146
+}

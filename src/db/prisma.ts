@@ -3,6 +3,17 @@ import { createPool, type Pool } from 'mariadb'
 import { PrismaClient } from '../generated/prisma/client.js'
 import type { Config } from '../config.js'
 import { poolConfigFromUrl } from './connection-options.js'
+import { isMissingTable } from './prisma-errors.js'
+import { MIGRATIONS_DIR } from './migrate.js'
+import { latestMigrationName } from './migration-files.js'
+
+/** The database answers, but the newest migration this build ships is not applied (yet). */
+export class SchemaBehindError extends Error {
+  constructor(migration: string) {
+    super(`migration ${migration} is not applied`)
+    this.name = 'SchemaBehindError'
+  }
+}
 
 /** A database call that outlived its deadline; answered with 503 like any other database failure. */
 export class DatabaseTimeoutError extends Error {
@@ -62,7 +73,7 @@ export type Db = ReturnType<typeof createClient>
 export interface Database {
   prisma: Db
   pool: Pool
-  /** Resolves when the app's tables answer, within the operation deadline; rejects otherwise. */
+  /** Resolves when the database answers and is migrated, within the operation deadline; rejects otherwise. */
   ping(): Promise<void>
   close(): Promise<void>
 }
@@ -74,6 +85,8 @@ export interface Database {
  */
 export function openDatabase(config: Config['database']): Database {
   const pool = createPool(poolConfigFromUrl(config.url, config))
+  const latestMigration = latestMigrationName(MIGRATIONS_DIR)
+  if (!latestMigration) throw new Error(`No migrations in ${MIGRATIONS_DIR}: this build is incomplete`)
   const inFlight = new InFlight()
   const prisma = createClient(pool, config.operationTimeoutMs, inFlight)
   // Connect in the background: the adapter's first connection probes the server version, and a request
@@ -83,8 +96,20 @@ export function openDatabase(config: Config['database']): Database {
     prisma,
     pool,
     async ping() {
-      // A table, not just the connection: until migrations have run, the app is not ready either.
-      await withDeadline(pool.query('SELECT 1 FROM revoked_tokens LIMIT 0'), config.operationTimeoutMs)
+      // Ready means migrated, not just connected: the newest migration this build ships is recorded as
+      // finished (by `prisma migrate deploy` or our applier, the same bookkeeping). A start-up migration
+      // still running, or a deploy step not run yet, keeps the process out of the load balancer.
+      const rows = await withDeadline(
+        pool.query<unknown[]>(
+          'SELECT 1 FROM _prisma_migrations WHERE migration_name = ? AND finished_at IS NOT NULL AND rolled_back_at IS NULL',
+          [latestMigration],
+        ),
+        config.operationTimeoutMs,
+      ).catch((error: unknown) => {
+        // No bookkeeping table at all: a database nothing has migrated yet.
+        throw isMissingTable(error) ? new SchemaBehindError(latestMigration) : error
+      })
+      if (rows.length === 0) throw new SchemaBehindError(latestMigration)
     },
     async close() {
       // A handler whose client went away can still be writing; let it finish (each call is bounded).

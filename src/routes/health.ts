@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
+import { SchemaBehindError } from '../db/prisma.js'
 import { ProblemError, problemResponses } from '../errors/problem.js'
 
 const status = z.object({ status: z.literal('ok') })
@@ -18,7 +19,7 @@ const healthRoutes: FastifyPluginAsyncZod<HealthOptions> = async (app, options) 
   app.get('/health/ready', {
     schema: {
       tags: ['health'],
-      summary: 'The process can serve every route: the database answers',
+      summary: 'The process can serve every route: the database answers and is migrated',
       response: {
         200: status.extend({ database: z.literal('up') }),
         ...problemResponses({ 500: ['internal_error'], 503: ['service_unavailable'] }),
@@ -27,8 +28,9 @@ const healthRoutes: FastifyPluginAsyncZod<HealthOptions> = async (app, options) 
     handler: async () => {
       try {
         await options.pingDatabase()
-      } catch {
-        throw new ProblemError('service_unavailable', 'The database is not reachable', { headers: { 'retry-after': '2' } })
+      } catch (error) {
+        const detail = error instanceof SchemaBehindError ? 'The database is not migrated yet' : 'The database is not reachable'
+        throw new ProblemError('service_unavailable', detail, { headers: { 'retry-after': '2' } })
       }
       return { status: 'ok' as const, database: 'up' as const }
     },
