@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { z } from 'zod'
+import { MAX_CLOCK_TOLERANCE_SECONDS } from './tokens/denylist-pruner.js'
 import { KeySetError, loadKeySet, SIGNING_ALGORITHMS, type KeyMaterial, type KeySet } from './tokens/signing-keys.js'
 
 const seconds = (fallback: number, min = 1) => z.coerce.number().int().min(min).default(fallback)
@@ -38,7 +39,7 @@ const envSchema = z.object({
   JWT_KEY_ID: z.string().min(1).max(128).optional(),
   JWT_VERIFY_KEYS: z.string().optional(),
   JWT_VERIFY_KEYS_FILE: z.string().optional(),
-  JWT_CLOCK_TOLERANCE_SECONDS: z.coerce.number().int().min(0).max(30).default(5),
+  JWT_CLOCK_TOLERANCE_SECONDS: z.coerce.number().int().min(0).max(MAX_CLOCK_TOLERANCE_SECONDS).default(5),
 
   ACCESS_TOKEN_TTL_SECONDS: seconds(900),
   REFRESH_TOKEN_TTL_SECONDS: seconds(86_400),
@@ -52,6 +53,7 @@ const envSchema = z.object({
   PASSWORD_MIN_SCORE: z.coerce.number().int().min(0).max(4).default(3),
 
   LOGIN_FAILURES_PER_ACCOUNT: z.coerce.number().int().min(1).default(10),
+  LOGIN_FAILURES_PER_ACCOUNT_ALL_IPS: z.coerce.number().int().min(1).default(50),
   LOGIN_FAILURES_PER_IP: z.coerce.number().int().min(1).default(100),
   LOGIN_FAILURE_WINDOW_SECONDS: seconds(900),
   AUTH_REQUESTS_PER_MINUTE: z.coerce.number().int().min(1).default(300),
@@ -107,6 +109,8 @@ export interface Config {
   passwords: { bcryptCost: number; minScore: number }
   limits: {
     loginFailuresPerAccount: number
+    /** Failures per account from every address together: a short lock against many-address guessing. */
+    loginFailuresPerAccountAllIps: number
     loginFailuresPerIp: number
     loginFailureWindowSeconds: number
     authRequestsPerMinute: number
@@ -249,6 +253,15 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   if (env.NODE_ENV === 'production' && env.PASSWORD_MIN_SCORE < 2) {
     problems.push('PASSWORD_MIN_SCORE must be at least 2 when NODE_ENV=production')
   }
+  if (env.NODE_ENV === 'production' && env.TRUST_PROXY === 'true') {
+    problems.push(
+      'TRUST_PROXY=true trusts the leftmost X-Forwarded-For entry, which any client can write; when NODE_ENV=production ' +
+        'set the number of proxy hops in front of the service (TRUST_PROXY=1) or the proxies\' addresses (TRUST_PROXY=10.0.0.0/8)',
+    )
+  }
+  if (env.NODE_ENV === 'production' && !env.COOKIE_SECURE) {
+    problems.push('COOKIE_SECURE=false sends the refresh cookie over plain HTTP; it is refused when NODE_ENV=production (serve HTTPS)')
+  }
   if (env.REMEMBER_ME_TTL_SECONDS < env.REFRESH_TOKEN_TTL_SECONDS) {
     problems.push('REMEMBER_ME_TTL_SECONDS must not be shorter than REFRESH_TOKEN_TTL_SECONDS')
   }
@@ -297,6 +310,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     passwords: { bcryptCost: env.BCRYPT_COST, minScore: env.PASSWORD_MIN_SCORE },
     limits: {
       loginFailuresPerAccount: env.LOGIN_FAILURES_PER_ACCOUNT,
+      loginFailuresPerAccountAllIps: env.LOGIN_FAILURES_PER_ACCOUNT_ALL_IPS,
       loginFailuresPerIp: env.LOGIN_FAILURES_PER_IP,
       loginFailureWindowSeconds: env.LOGIN_FAILURE_WINDOW_SECONDS,
       authRequestsPerMinute: env.AUTH_REQUESTS_PER_MINUTE,

@@ -33,6 +33,6 @@ export async function serve(config) {
     kid: config.jwt.keys.signing.kid,
     issuer: config.jwt.issuer,
     audience: config.jwt.audience,
-    accessCacheSize: app.tokens.verifier.accessCache.maxEntries,
+    accessCacheSize: config.accessTokenCacheSize,
   }
 }

@@ -12,11 +12,11 @@ import type { PasswordHasher } from './password-hasher.js'
 import type { PasswordStrengthChecker } from './password-strength.js'
 
 export interface AuthServiceDeps {
-  users: Pick<UserRepository, 'findByEmail' | 'findById' | 'create' | 'updatePasswordHash'>
-  revocations: RevokedTokenRepository
+  users: Pick<UserRepository, 'findByEmail' | 'findById' | 'create' | 'replacePassword' | 'upgradePasswordHash' | 'bumpSessionEpoch'>
+  revocations: Pick<RevokedTokenRepository, 'stateOf' | 'recordRotation' | 'findRotation' | 'revokeFamily'>
   passwords: Pick<PasswordHasher, 'hash' | 'verify' | 'verifyDummy'>
   strength: Pick<PasswordStrengthChecker, 'check'>
-  throttle: LoginThrottle
+  throttle: Pick<LoginThrottle, 'begin'>
   issuer: TokenIssuer
   verifier: Pick<TokenVerifier, 'verifyRefresh'>
   clock: Clock
@@ -55,18 +55,6 @@ const publicUser = (user: UserRecord): PublicUser => ({
   createdAt: user.createdAt,
 })
 
-/** The login time of a family, read back from its UUIDv7 id (the first 48 bits are Unix ms). */
-const familyStartMs = (fid: string) => Number.parseInt(fid.slice(0, 8) + fid.slice(9, 13), 16)
-
-/**
- * The largest UUIDv7 of millisecond `ms`: every family id minted at or before `ms` sorts below it, every
- * later one above. A login in the very millisecond of a logout-all is revoked too, never the reverse.
- */
-export function familyCutoffId(ms: number): string {
-  const time = ms.toString(16).padStart(12, '0')
-  return `${time.slice(0, 8)}-${time.slice(8)}-7fff-bfff-ffffffffffff`
-}
-
 export function createAuthService(deps: AuthServiceDeps) {
   const { users, revocations, passwords, strength, throttle, issuer, verifier, clock, lifetimes } = deps
   const graceMs = lifetimes.reuseGraceSeconds * 1000
@@ -78,14 +66,21 @@ export function createAuthService(deps: AuthServiceDeps) {
       expiresIn: access.expiresIn,
       refreshToken: issuer.issueRefresh(refresh),
       refreshExpiresIn: Math.max(0, refresh.exp - Math.floor(nowMs / 1000)),
-      // A family outliving the normal refresh lifetime can only come from a remember-me login.
-      rememberMe: refresh.exp - Math.floor(familyStartMs(refresh.fid) / 1000) > lifetimes.refreshTtlSeconds,
+      rememberMe: refresh.rm,
     }
   }
 
   function existing(user: UserRecord | null): UserRecord {
     if (!user) throw new ProblemError('token_revoked', 'The account behind this token no longer exists')
     return user
+  }
+
+  /** The user behind a refresh token, if the token's login is still of the user's current epoch. */
+  function current(user: UserRecord | null, claims: RefreshClaims): UserRecord {
+    const active = existing(user)
+    // Logout-all or a password change since this login began: every login before it is over.
+    if (claims.ep !== active.sessionEpoch) throw new ProblemError('token_revoked', 'This login has been ended')
+    return active
   }
 
   /** Revokes the family of `claims`: this login, its newest token included. */
@@ -102,14 +97,8 @@ export function createAuthService(deps: AuthServiceDeps) {
   /** A second presentation of an already-rotated token: a racing tab inside the grace window, or a replay. */
   async function replayOrReuse(claims: RefreshClaims, rotation: Rotation, user: UserRecord | null, nowMs: number): Promise<Session> {
     if (nowMs - rotation.revokedAt.getTime() <= graceMs) {
-      const successor: RefreshClaims = {
-        sub: claims.sub,
-        fid: claims.fid,
-        jti: rotation.successorJti,
-        iat: Math.floor(rotation.revokedAt.getTime() / 1000),
-        exp: claims.exp,
-      }
-      return sessionFor(existing(user), successor, nowMs)
+      const successor: RefreshClaims = { ...claims, jti: rotation.successorJti, iat: Math.floor(rotation.revokedAt.getTime() / 1000) }
+      return sessionFor(current(user, claims), successor, nowMs)
     }
     // Someone holds a copy of a token that was already exchanged: the thief or the victim, we cannot
     // tell which, so the whole login ends (OAuth 2.0 Security BCP, refresh token rotation).
@@ -121,37 +110,21 @@ export function createAuthService(deps: AuthServiceDeps) {
   const personalWords = (email: string) => [email, email.split('@')[0] ?? email]
 
   /**
-   * Checks a password against a stored hash under the failed-login limits of (email, ip); a wrong one
-   * counts as a failure. A blocked client is refused before any bcrypt work is spent.
+   * Checks a password against a stored hash under the login limits of (email, ip). The attempt is paid
+   * for before any bcrypt work, so a blocked client costs nothing and concurrent guesses cannot overrun
+   * the limit; a correct password is refunded.
    */
   async function checkPassword(email: string, ip: string, password: string, user: UserRecord | null): Promise<boolean> {
-    await throttle.check(email, ip)
+    const attempt = await throttle.begin(email, ip)
     if (!user) {
       await passwords.verifyDummy(password)
-      await throttle.recordFailure(email, ip)
       return false
     }
     const { ok, needsRehash } = await passwords.verify(password, user.passwordHash)
-    if (!ok) {
-      await throttle.recordFailure(email, ip)
-      return false
-    }
-    await throttle.recordSuccess(email, ip)
-    if (needsRehash) await users.updatePasswordHash(user.id, await passwords.hash(password))
+    if (!ok) return false
+    await attempt.succeeded()
+    if (needsRehash) await users.upgradePasswordHash(user.id, user.passwordHash, await passwords.hash(password))
     return true
-  }
-
-  /** Ends every login of the user so far; logins after this call are unaffected. */
-  async function revokeAllLogins(userId: string, reason: 'logout_all' | 'password_changed'): Promise<void> {
-    const nowMs = clock.now()
-    await revocations.revokeAllOfUser({
-      cutoffId: familyCutoffId(nowMs),
-      userId,
-      reason,
-      revokedAt: new Date(nowMs),
-      // No refresh token issued before now lives longer than the longest lifetime.
-      expiresAt: new Date(nowMs + lifetimes.rememberMeTtlSeconds * 1000),
-    })
   }
 
   return {
@@ -174,7 +147,17 @@ export function createAuthService(deps: AuthServiceDeps) {
       const nowMs = clock.now()
       const iat = Math.floor(nowMs / 1000)
       const lifetime = input.rememberMe ? lifetimes.rememberMeTtlSeconds : lifetimes.refreshTtlSeconds
-      const refresh: RefreshClaims = { sub: user.id, fid: uuidv7({ msecs: nowMs }), jti: randomUUID(), iat, exp: iat + lifetime }
+      const refresh: RefreshClaims = {
+        sub: user.id,
+        fid: uuidv7({ msecs: nowMs }),
+        jti: randomUUID(),
+        iat,
+        exp: iat + lifetime,
+        // The epoch read with the hash, before bcrypt: a password change or logout-all that lands while
+        // this login is being checked leaves it minted under an epoch that is already over.
+        ep: user.sessionEpoch,
+        rm: input.rememberMe,
+      }
       return sessionFor(user, refresh, nowMs)
     },
 
@@ -193,16 +176,10 @@ export function createAuthService(deps: AuthServiceDeps) {
       const [state, user] = await Promise.all([revocations.stateOf(claims), users.findById(claims.sub)])
       if (state.familyRevoked) throw new ProblemError('token_revoked', 'This login has been ended')
       if (state.rotation) return replayOrReuse(claims, state.rotation, user, nowMs)
-      const active = existing(user)
+      const active = current(user, claims)
 
-      const successor: RefreshClaims = {
-        sub: claims.sub,
-        fid: claims.fid,
-        jti: randomUUID(),
-        iat: Math.floor(nowMs / 1000),
-        // The family keeps the expiry of its login: rotation never extends a session.
-        exp: claims.exp,
-      }
+      // The family keeps the expiry, epoch and remember-me of its login: rotation never extends a session.
+      const successor: RefreshClaims = { ...claims, jti: randomUUID(), iat: Math.floor(nowMs / 1000) }
       const won = await revocations.recordRotation({
         jti: claims.jti,
         userId: claims.sub,
@@ -226,15 +203,18 @@ export function createAuthService(deps: AuthServiceDeps) {
       await endLogin(claims, 'logout', nowMs)
     },
 
-    /** Ends every login of the user so far; logins after this call are unaffected. */
+    /**
+     * Ends every login of the user so far (the session epoch moves on); logins after this call are
+     * unaffected. One atomic increment on the user's own row: nothing two users share, no clock.
+     */
     logoutAll(userId: string): Promise<void> {
-      return revokeAllLogins(userId, 'logout_all')
+      return users.bumpSessionEpoch(userId)
     },
 
     /**
-     * Replaces the password after checking the current one (under the same failed-login limits as login),
-     * then ends every login of the user (ASVS 5 V6 / V7: sessions end when the password changes). Access
-     * tokens already issued stay valid until they expire, as always.
+     * Replaces the password after checking the current one (under the same login limits as login) and
+     * ends every login of the user in the same statement (ASVS 5 V6 / V7: sessions end when the password
+     * changes). Access tokens already issued stay valid until they expire, as always.
      */
     async changePassword(input: { userId: string; currentPassword: string; newPassword: string; ip: string }): Promise<void> {
       const user = existing(await users.findById(input.userId))
@@ -242,8 +222,7 @@ export function createAuthService(deps: AuthServiceDeps) {
         throw new ProblemError('invalid_credentials', 'The current password is wrong')
       }
       await strength.check(input.newPassword, { field: 'body.newPassword', context: personalWords(user.email) })
-      await users.updatePasswordHash(user.id, await passwords.hash(input.newPassword))
-      await revokeAllLogins(user.id, 'password_changed')
+      await users.replacePassword(user.id, await passwords.hash(input.newPassword))
     },
   }
 }

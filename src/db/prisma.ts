@@ -1,4 +1,5 @@
 import { PrismaMariaDb } from '@prisma/adapter-mariadb'
+import type { ITXClientDenyList } from '@prisma/client/runtime/client'
 import { createPool, type Pool } from 'mariadb'
 import { PrismaClient } from '../generated/prisma/client.js'
 import type { Config } from '../config.js'
@@ -70,9 +71,17 @@ function createClient(pool: Pool, operationTimeoutMs: number, inFlight: InFlight
 
 export type Db = ReturnType<typeof createClient>
 
+/** What a repository runs its statements on: the client itself, or the client of an open transaction. */
+export type DbClient = Omit<Db, ITXClientDenyList>
+
 export interface Database {
   prisma: Db
   pool: Pool
+  /**
+   * Runs `work` as one transaction: every statement it makes through `tx` commits together or not at all.
+   * The per-call deadline holds for the transaction as a whole, and its failures are database errors (503).
+   */
+  transaction<T>(work: (tx: DbClient) => Promise<T>): Promise<T>
   /** Resolves when the database answers and is migrated, within the operation deadline; rejects otherwise. */
   ping(): Promise<void>
   close(): Promise<void>
@@ -95,6 +104,11 @@ export function openDatabase(config: Config['database']): Database {
   return {
     prisma,
     pool,
+    transaction(work) {
+      // Prisma's own timeout rolls the transaction back; the outer deadline also covers a silent network.
+      const options = { maxWait: config.acquireTimeoutMs, timeout: config.operationTimeoutMs }
+      return inFlight.track(withDeadline(prisma.$transaction(work, options), config.operationTimeoutMs))
+    },
     async ping() {
       // Ready means migrated, not just connected: the newest migration this build ships is recorded as
       // finished (by `prisma migrate deploy` or our applier, the same bookkeeping). A start-up migration

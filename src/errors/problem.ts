@@ -46,7 +46,13 @@ export class ProblemError extends Error {
   constructor(
     readonly code: ProblemCode,
     readonly detail: string = PROBLEMS[code].title,
-    readonly extras: { errors?: FieldError[]; headers?: Record<string, string> } = {},
+    readonly extras: {
+      errors?: FieldError[]
+      /** Sent as Retry-After by the error handler (429, 503). */
+      retryAfterSeconds?: number
+      /** Sent as WWW-Authenticate by the error handler (401 of a Bearer route). */
+      wwwAuthenticate?: string
+    } = {},
   ) {
     super(detail)
     this.name = 'ProblemError'

@@ -2,11 +2,13 @@ import fastifyRateLimit from '@fastify/rate-limit'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { ProblemError } from '../errors/problem.js'
+import { clientAddressKey } from '../http/client-address.js'
 
 /**
- * The overall per-IP request budget of the /auth/* routes (@fastify/rate-limit). Registered inside the
- * scope of those routes only (fastify-plugin lifts it into that scope, not the whole app). Counters live in Redis when the app has one (shared by every instance),
- * otherwise in process memory; if Redis fails, requests are let through rather than refused.
+ * The overall per-address request budget of the /auth/* routes (@fastify/rate-limit). Registered inside
+ * the scope of those routes only (fastify-plugin lifts it into that scope, not the whole app). Counters
+ * live in Redis when the app has one (shared by every instance), otherwise in process memory; if Redis
+ * fails, requests are let through rather than refused.
  */
 async function authRateLimit(app: FastifyInstance, options: { perMinute: number }) {
   await app.register(fastifyRateLimit, {
@@ -15,9 +17,11 @@ async function authRateLimit(app: FastifyInstance, options: { perMinute: number 
     redis: app.redis,
     nameSpace: 'jwt-auth-api:auth-requests:',
     skipOnError: true,
+    // IPv6 by /64, as the login limits count: one host cannot mint itself fresh budgets.
+    keyGenerator: (request) => clientAddressKey(request.ip),
     errorResponseBuilder: (_request, context) =>
       new ProblemError('rate_limited', `Too many requests to /auth from this address; retry in ${context.after}`, {
-        headers: { 'retry-after': String(Math.max(1, Math.ceil(context.ttl / 1000))) },
+        retryAfterSeconds: Math.max(1, Math.ceil(context.ttl / 1000)),
       }),
   })
 }

@@ -19,7 +19,7 @@ function challenge(problem: ProblemError): ProblemError {
     problem.code === 'token_missing'
       ? `Bearer realm="${REALM}"`
       : `Bearer realm="${REALM}", error="invalid_token", error_description="${PROBLEMS[problem.code].title}"`
-  return new ProblemError(problem.code, problem.detail, { headers: { 'www-authenticate': header } })
+  return new ProblemError(problem.code, problem.detail, { wwwAuthenticate: header })
 }
 
 async function authenticate(app: FastifyInstance) {

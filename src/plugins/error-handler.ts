@@ -1,6 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import { isResponseSerializationError } from 'fastify-type-provider-zod'
 import { isDatabaseError } from '../db/prisma-errors.js'
 import { ProblemError, type FieldError, type ProblemCode } from '../errors/problem.js'
 
@@ -48,10 +47,9 @@ function toProblem(error: unknown): ProblemError {
   }
   if (isDatabaseError(error)) {
     return new ProblemError('service_unavailable', 'The database is not reachable right now; retry shortly', {
-      headers: { 'retry-after': '2' },
+      retryAfterSeconds: 2,
     })
   }
-  if (isResponseSerializationError(error)) return new ProblemError('internal_error', 'Something went wrong on our side')
 
   const known = fastifyError.code ? FASTIFY_CODES[fastifyError.code] : undefined
   if (known) return new ProblemError(known[0], known[1])
@@ -68,9 +66,11 @@ function toProblem(error: unknown): ProblemError {
 
 function sendProblem(reply: FastifyReply, problem: ProblemError): FastifyReply {
   // Serialized here, not by the route's response schema, so every error has the same shape.
+  const { retryAfterSeconds, wwwAuthenticate } = problem.extras
+  if (retryAfterSeconds !== undefined) reply.header('retry-after', String(retryAfterSeconds))
+  if (wwwAuthenticate !== undefined) reply.header('www-authenticate', wwwAuthenticate)
   return reply
     .code(problem.status)
-    .headers(problem.extras.headers ?? {})
     .type('application/problem+json; charset=utf-8')
     .send(JSON.stringify(problem.toBody()))
 }

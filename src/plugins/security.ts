@@ -46,6 +46,17 @@ function helmetHeaders(options: HelmetOptions = HELMET_OPTIONS): Record<string, 
   return headers
 }
 
+const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' }
+
+/**
+ * onRequest hook for routes whose answers carry tokens or personal data: no cache, shared or private,
+ * may keep them (RFC 6749 §5.1, RFC 9111; Pragma for HTTP/1.0 caches). Errors of those routes too.
+ */
+export function noStore(_request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
+  reply.headers(NO_STORE)
+  done()
+}
+
 async function security(app: FastifyInstance, options: SecurityOptions) {
   const headers = helmetHeaders()
   app.addHook('onRequest', (_request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => {

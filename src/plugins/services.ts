@@ -39,6 +39,7 @@ async function services(app: FastifyInstance, options: ServicesOptions) {
   })
   const throttle = createLoginThrottle({
     perAccount: config.limits.loginFailuresPerAccount,
+    perAccountAllAddresses: config.limits.loginFailuresPerAccountAllIps,
     perIp: config.limits.loginFailuresPerIp,
     windowSeconds: config.limits.loginFailureWindowSeconds,
     redis: app.redis,

@@ -5,6 +5,7 @@ import { z } from 'zod'
 import type { Session } from '../auth/auth-service.js'
 import { credentialsSchema, loginSchema, refreshTokenBodySchema, tokenResponseSchema, userSchema } from '../auth/auth-schemas.js'
 import { BODY_PROBLEMS, ProblemError, problemResponses } from '../errors/problem.js'
+import { noStore } from '../plugins/security.js'
 
 const REFRESH_COOKIE = 'refresh_token'
 const CSRF_HEADER = 'x-requested-with'
@@ -19,7 +20,15 @@ type TokenSource = { token: string; from: 'body' | 'cookie' }
 // Either the cookie with the CSRF header, or no scheme at all (the token travels in the body).
 const refreshSecurity: { [name: string]: string[] }[] = [{ refreshCookie: [], csrfHeader: [] }, {}]
 
+/** How many refresh_token cookies the request carries; @fastify/cookie keeps only the first. */
+function refreshCookieCount(header: string | undefined): number {
+  if (!header) return 0
+  return header.split(';').filter((pair) => pair.trimStart().startsWith(`${REFRESH_COOKIE}=`)).length
+}
+
 const authRoutes: FastifyPluginAsyncZod<AuthRoutesOptions> = async (app, options) => {
+  app.addHook('onRequest', noStore)
+
   const cookieBase: CookieSerializeOptions = {
     httpOnly: true,
     secure: options.cookieSecure,
@@ -54,6 +63,11 @@ const authRoutes: FastifyPluginAsyncZod<AuthRoutesOptions> = async (app, options
     if (body?.refreshToken) return { token: body.refreshToken, from: 'body' }
     const cookie = request.cookies[REFRESH_COOKIE]
     if (!cookie) throw new ProblemError('token_missing', 'Send the refresh token in the body or the refresh_token cookie')
+    // A sibling subdomain can plant a second refresh_token (Domain=parent) that sorts first; which one is
+    // ours cannot be told, so neither is used.
+    if (refreshCookieCount(request.headers.cookie) > 1) {
+      throw new ProblemError('token_invalid', 'More than one refresh_token cookie was sent; log in again to replace them')
+    }
     if (request.headers[CSRF_HEADER] !== CSRF_VALUE) {
       throw new ProblemError('csrf_failed', `Requests that use the refresh_token cookie must send X-Requested-With: ${CSRF_VALUE}`)
     }
@@ -94,9 +108,10 @@ const authRoutes: FastifyPluginAsyncZod<AuthRoutesOptions> = async (app, options
     handler: async (request, reply) => {
       const { email, password, rememberMe, transport } = request.body
       const session = await app.auth.login({ email, password, rememberMe, ip: request.ip })
-      // A new login replaces the browser's previous one rather than leaving it alive (ASVS 7.2.4).
+      // A new login replaces the browser's previous one rather than leaving it alive (ASVS 7.2.4), unless
+      // the browser holds several and we cannot tell which is its own.
       const previous = request.cookies[REFRESH_COOKIE]
-      if (previous) await app.auth.logout(previous).catch(() => undefined)
+      if (previous && refreshCookieCount(request.headers.cookie) === 1) await app.auth.logout(previous).catch(() => undefined)
       return sendSession(reply, session, transport)
     },
   })

@@ -30,7 +30,7 @@ const healthRoutes: FastifyPluginAsyncZod<HealthOptions> = async (app, options) 
         await options.pingDatabase()
       } catch (error) {
         const detail = error instanceof SchemaBehindError ? 'The database is not migrated yet' : 'The database is not reachable'
-        throw new ProblemError('service_unavailable', detail, { headers: { 'retry-after': '2' } })
+        throw new ProblemError('service_unavailable', detail, { retryAfterSeconds: 2 })
       }
       return { status: 'ok' as const, database: 'up' as const }
     },

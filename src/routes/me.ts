@@ -2,10 +2,13 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { meSchema, passwordChangeSchema } from '../auth/auth-schemas.js'
 import { BODY_PROBLEMS, problemResponses } from '../errors/problem.js'
+import { noStore } from '../plugins/security.js'
 
 const BEARER_PROBLEMS = { 401: ['token_missing', 'token_invalid', 'token_expired'] } as const
 
 const meRoutes: FastifyPluginAsyncZod = async (app) => {
+  app.addHook('onRequest', noStore)
+
   app.get('/me', {
     onRequest: [app.authenticate],
     schema: {

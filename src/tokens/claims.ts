@@ -22,4 +22,8 @@ export interface RefreshClaims {
   jti: string
   iat: number
   exp: number
+  /** The user's session epoch when the login began; refresh refuses it once the user's has moved on. */
+  ep: number
+  /** The login asked to be remembered (a persistent cookie). Carried, not derived from today's config. */
+  rm: boolean
 }

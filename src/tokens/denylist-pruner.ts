@@ -11,16 +11,20 @@ export interface PruneOptions {
 
 export const PRUNE_BATCH_SIZE = 1000
 export const PRUNE_PAUSE_MS = 20
+/** The largest clock tolerance the verifier can be configured with (JWT_CLOCK_TOLERANCE_SECONDS). */
+export const MAX_CLOCK_TOLERANCE_SECONDS = 30
 
 /**
- * Deletes denylist rows whose tokens have expired anyway. Works in small batches, each its own short
+ * Deletes denylist rows whose tokens have expired anyway: expired past any clock tolerance, because the
+ * verifier still accepts a token that long after its `exp`, and a row pruned sooner would let a revoked
+ * token refresh again. Works in small batches, each its own short
  * statement (rows of the past only, never those a refresh writes), with a pause between batches, so
  * refreshes running at the same time neither wait on its locks nor queue behind its I/O.
  */
 export function createDenylistPruner(deps: { revocations: Pick<RevokedTokenRepository, 'deleteExpiredBatch'>; clock: Clock }) {
   return {
     async prune({ batchSize = PRUNE_BATCH_SIZE, pauseMs = PRUNE_PAUSE_MS, onBatch }: PruneOptions = {}): Promise<number> {
-      const before = new Date(deps.clock.now())
+      const before = new Date(deps.clock.now() - MAX_CLOCK_TOLERANCE_SECONDS * 1000)
       let total = 0
       for (;;) {
         const deleted = await deps.revocations.deleteExpiredBatch(before, batchSize)

@@ -31,22 +31,16 @@ export interface FamilyRevocation {
   expiresAt: Date
 }
 
-export interface UserRevocation {
-  /** Every family id of the user that sorts below this one belongs to a login it revokes. */
-  cutoffId: string
-  userId: string
-  reason: RevocationReason
-  revokedAt: Date
-  expiresAt: Date
-}
-
 type RotationRow = { scope: RevocationScope; successorJti: string | null; revokedAt: Date }
 
 /** A row that records a rotation: one token's own row, with the successor it was exchanged for. */
 const rotationOf = (row: RotationRow): Rotation | null =>
   row.scope === 'token' && row.successorJti ? { successorJti: row.successorJti, revokedAt: row.revokedAt } : null
 
-/** The refresh-token denylist (`revoked_tokens`). The only module that reads or writes it. */
+/**
+ * The refresh-token denylist (`revoked_tokens`): one token, or one family (a login). The only module that
+ * reads or writes it. Every login of a user at once is the user's session epoch, not a row here.
+ */
 export function createRevokedTokenRepository(prisma: Db) {
   /**
    * Inserts a row keyed on its primary key; false when a row with that id is already there. createMany,
@@ -63,14 +57,11 @@ export function createRevokedTokenRepository(prisma: Db) {
   }
 
   return {
-    /** One indexed read: the token's own row, its family's row, and a later user-wide cut-off. */
-    async stateOf(token: { jti: string; fid: string; sub: string }): Promise<RevocationState> {
+    /** One primary-key read: the token's own row and its family's row. */
+    async stateOf(token: { jti: string; fid: string }): Promise<RevocationState> {
       const rows = await prisma.revokedToken.findMany({
-        where: {
-          OR: [{ id: { in: [token.jti, token.fid] } }, { userId: token.sub, scope: 'user', id: { gt: token.fid } }],
-        },
+        where: { id: { in: [token.jti, token.fid] } },
         select: { id: true, scope: true, successorJti: true, revokedAt: true },
-        take: 3,
       })
       let familyRevoked = false
       let rotation: Rotation | null = null
@@ -102,12 +93,6 @@ export function createRevokedTokenRepository(prisma: Db) {
     async revokeFamily(revocation: FamilyRevocation): Promise<void> {
       const { familyId, ...rest } = revocation
       await insertOnce({ id: familyId, scope: 'family', ...rest })
-    },
-
-    /** Revokes every family of the user up to the cut-off; a second call in the same millisecond is a no-op. */
-    async revokeAllOfUser(revocation: UserRevocation): Promise<void> {
-      const { cutoffId, ...rest } = revocation
-      await insertOnce({ id: cutoffId, scope: 'user', ...rest })
     },
 
     /** Deletes up to `limit` rows that expired before `before`; small batches keep each lock short. */

@@ -44,8 +44,8 @@ export function createTokenIssuer(options: TokenIssuerOptions) {
      * window hand a racing tab the very successor another tab already received.
      */
     issueRefresh(claims: RefreshClaims): string {
-      const { sub, fid, jti, iat, exp } = claims
-      return options.signRefresh({ sub, fid, jti, iat, exp })
+      const { sub, fid, jti, iat, exp, ep, rm } = claims
+      return options.signRefresh({ sub, fid, jti, iat, exp, ep, rm })
     },
   }
 }

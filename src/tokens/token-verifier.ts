@@ -91,6 +91,11 @@ export function createTokenVerifier(options: TokenVerifierOptions) {
     return { key, decoded, signature }
   }
 
+  /** iat is not in the future: a future iat would outlast the refresh idle timeout, which counts from it. */
+  function checkIssuedAt(iat: number, now: number): void {
+    if (iat * 1000 > now + toleranceMs) throw invalid('The token claims to be issued in the future')
+  }
+
   /** exp, and nbf when a token has one (ours never do), against the injected clock. */
   function checkLifetime(payload: Record<string, unknown>, exp: number, now: number): void {
     if (now > exp * 1000 + toleranceMs) throw new ProblemError('token_expired', 'The token has expired')
@@ -120,7 +125,9 @@ export function createTokenVerifier(options: TokenVerifierOptions) {
         throw invalid('The token lacks required claims')
       }
       if (!isInteger(iat) || !isInteger(exp)) throw invalid('The token has malformed time claims')
-      checkLifetime(payload, exp, clock.now())
+      const now = clock.now()
+      checkIssuedAt(iat, now)
+      checkLifetime(payload, exp, now)
       const claims: AccessClaims = { sub, email, role: role as Role, jti, iat, exp }
       accessCache.set(token, claims, exp * 1000 + toleranceMs)
       return claims
@@ -128,14 +135,16 @@ export function createTokenVerifier(options: TokenVerifierOptions) {
 
     async verifyRefresh(token: string, { allowExpired = false } = {}): Promise<RefreshClaims> {
       const payload = await verifyFresh(token, REFRESH_TOKEN_TYPE)
-      const { sub, fid, jti, iat, exp } = payload
+      const { sub, fid, jti, iat, exp, ep = 0, rm = false } = payload
       if (!isString(sub) || !isString(fid) || !isString(jti)) throw invalid('The token lacks required claims')
       if (!isInteger(iat) || !isInteger(exp)) throw invalid('The token has malformed time claims')
-      if (!allowExpired) checkLifetime(payload, exp, clock.now())
-      return { sub, fid, jti, iat, exp }
+      // Tokens minted before epochs and the remember-me claim existed carry neither: epoch 0, not remembered.
+      if (!isInteger(ep) || ep < 0 || typeof rm !== 'boolean') throw invalid('The token has malformed claims')
+      const now = clock.now()
+      checkIssuedAt(iat, now)
+      if (!allowExpired) checkLifetime(payload, exp, now)
+      return { sub, fid, jti, iat, exp, ep, rm }
     },
-
-    accessCache,
   }
 }
 

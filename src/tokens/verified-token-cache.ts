@@ -40,8 +40,4 @@ export class VerifiedTokenCache<T> {
     }
     this.#entries.set(token, { value, expiresAt })
   }
-
-  clear(): void {
-    this.#entries.clear()
-  }
 }

@@ -1,5 +1,5 @@
 import type { User } from '../generated/prisma/client.js'
-import type { Db } from '../db/prisma.js'
+import type { Db, DbClient } from '../db/prisma.js'
 import { isUniqueViolation } from '../db/prisma-errors.js'
 import type { Role } from '../tokens/claims.js'
 
@@ -10,32 +10,50 @@ export interface NewUser {
   role?: Role
 }
 
-export type UserRecord = Pick<User, 'id' | 'email' | 'passwordHash' | 'role' | 'createdAt'>
+export type UserRecord = Pick<User, 'id' | 'email' | 'passwordHash' | 'role' | 'createdAt' | 'sessionEpoch'>
 
-const columns = { id: true, email: true, passwordHash: true, role: true, createdAt: true } as const
+const columns = { id: true, email: true, passwordHash: true, role: true, createdAt: true, sessionEpoch: true } as const
 
+/** The `users` table. Every function takes an optional transaction client, so a service can span several writes. */
 export function createUserRepository(prisma: Db) {
   return {
-    findByEmail(email: string): Promise<UserRecord | null> {
-      return prisma.user.findUnique({ where: { email }, select: columns })
+    findByEmail(email: string, tx: DbClient = prisma): Promise<UserRecord | null> {
+      return tx.user.findUnique({ where: { email }, select: columns })
     },
 
-    findById(id: string): Promise<UserRecord | null> {
-      return prisma.user.findUnique({ where: { id }, select: columns })
+    findById(id: string, tx: DbClient = prisma): Promise<UserRecord | null> {
+      return tx.user.findUnique({ where: { id }, select: columns })
     },
 
     /** Inserts the user, or returns null when the email is already registered. */
-    async create(user: NewUser): Promise<UserRecord | null> {
+    async create(user: NewUser, tx: DbClient = prisma): Promise<UserRecord | null> {
       try {
-        return await prisma.user.create({ data: user, select: columns })
+        return await tx.user.create({ data: user, select: columns })
       } catch (error) {
         if (isUniqueViolation(error)) return null
         throw error
       }
     },
 
-    async updatePasswordHash(id: string, passwordHash: string): Promise<void> {
-      await prisma.user.update({ where: { id }, data: { passwordHash }, select: { id: true } })
+    /**
+     * Sets a new password and ends every login of the user, in one statement: there is no moment at
+     * which the new password is in force while an old login still refreshes.
+     */
+    async replacePassword(id: string, passwordHash: string, tx: DbClient = prisma): Promise<void> {
+      await tx.user.update({ where: { id }, data: { passwordHash, sessionEpoch: { increment: 1 } }, select: { id: true } })
+    },
+
+    /**
+     * Re-hashes the same password at today's cost, only if the stored hash is still the one that was
+     * checked: a password changed meanwhile is never overwritten with the old one.
+     */
+    async upgradePasswordHash(id: string, from: string, to: string, tx: DbClient = prisma): Promise<void> {
+      await tx.user.updateMany({ where: { id, passwordHash: from }, data: { passwordHash: to } })
+    },
+
+    /** Ends every login of the user: refresh tokens minted under an older epoch are refused from now on. */
+    async bumpSessionEpoch(id: string, tx: DbClient = prisma): Promise<void> {
+      await tx.user.updateMany({ where: { id }, data: { sessionEpoch: { increment: 1 } } })
     },
   }
 }

@@ -23,19 +23,15 @@ export function createWorkerPool<Task, Result>(options: WorkerPoolOptions) {
     filename: new URL(`./${options.worker}-worker.mjs`, import.meta.url).href,
     minThreads: options.minThreads,
     maxThreads: options.maxThreads,
-    maxQueue: options.maxQueue,
     idleTimeout: options.idleTimeout,
   })
   return {
-    async run(task: Task, name?: string): Promise<Result> {
-      try {
-        return await pool.run(task, name ? { name } : undefined)
-      } catch (error) {
-        if ((error as Error).message?.includes('queue is at limit')) {
-          throw new ProblemError('service_unavailable', options.busyDetail, { headers: { 'retry-after': '1' } })
-        }
-        throw error
+    run(task: Task, name?: string): Promise<Result> {
+      // The bound is ours, checked before submitting: piscina's own limit only says so in an error message.
+      if (pool.queueSize >= options.maxQueue) {
+        return Promise.reject(new ProblemError('service_unavailable', options.busyDetail, { retryAfterSeconds: 1 }))
       }
+      return pool.run(task, name ? { name } : undefined)
     },
     close: () => pool.destroy(),
   }

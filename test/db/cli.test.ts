@@ -149,7 +149,7 @@ t.test("the runbook's users and GRANTs: jwt_migrate deploys, jwt_app serves and 
   const next = rotated.json().refreshToken as string
   t.equal((await post(app, '/auth/logout', { refreshToken: next })).statusCode, 204, 'logout revokes the family')
   const logoutAll = await post(app, '/auth/logout-all', undefined, { authorization: `Bearer ${tokens.accessToken}` })
-  t.equal(logoutAll.statusCode, 204, 'logout-all writes its cut-off')
+  t.equal(logoutAll.statusCode, 204, 'logout-all moves the session epoch on')
 
   const prune = await cli(['prune'], appUrl)
   t.equal(prune.code, 0, `jwt_app can prune the denylist: ${prune.output}`)

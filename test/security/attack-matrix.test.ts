@@ -63,6 +63,7 @@ t.test('hostile tokens: every one is a 401, never a 500', async (t) => {
     ['missing claims', sign({ email: undefined, role: undefined }), 'token_invalid'],
     ['no iss and no aud', sign({ iss: undefined, aud: undefined }), 'token_invalid'],
     ['not valid before an hour from now', sign({ nbf: Number(claims.iat) + 3600 }), 'token_invalid'],
+    ['issued an hour from now', sign({ iat: Number(claims.iat) + 3600, exp: Number(claims.exp) + 3600 }), 'token_invalid'],
     ['claims of the wrong type', sign({ sub: 42 }), 'token_invalid'],
     ['a role we never issue', sign({ role: 'superuser' }), 'token_invalid'],
     ['expired an hour ago', sign({ iat: Number(claims.iat) - 7200, exp: Number(claims.iat) - 3600 }), 'token_expired'],
@@ -97,7 +98,15 @@ t.test('hostile tokens: every one is a 401, never a 500', async (t) => {
     'an oversized Authorization header on another Bearer route',
   )
 
+  // A future iat would restart the refresh idle timeout at will: refused beyond the clock tolerance.
+  const refreshClaims = decodeJwt(tokens.refreshToken!).payload
+  const futureRefresh = signEdDSA(
+    { typ: 'refresh+jwt', kid: signing.kid },
+    { ...refreshClaims, iat: Number(refreshClaims.iat) + config.jwt.clockToleranceSeconds + 60 },
+    signing.key,
+  )
   const asRefresh: [string, string][] = [
+    ['a refresh token issued in the future', futureRefresh],
     ['an access token as refresh token', tokens.accessToken],
     ['a forged refresh token', tamper(tokens.refreshToken!, { payload: { sub: randomUUID() } })],
     ['a refresh token with alg none', unsigned(tokens.refreshToken!)],

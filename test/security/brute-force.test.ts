@@ -6,6 +6,8 @@ import { PASSWORD, problemOf, registerUser } from '../helpers/http.js'
 // A fresh client address per test (through a trusted proxy), so counters never leak between tests or
 // between runs sharing one Redis.
 const randomIp = () => `10.${randomBytes(3).join('.')}`
+/** A fresh IPv6 /64, and addresses inside it. */
+const randomPrefix64 = () => `2001:db8:${randomBytes(2).toString('hex')}:${randomBytes(2).toString('hex')}`
 
 function loginAs(app: Awaited<ReturnType<typeof build>>['app'], ip: string, email: string, password: string) {
   return app.inject({
@@ -54,6 +56,44 @@ for (const store of ['memory', 'redis'] as const) {
     const response = await loginAs(app, ip, 'stuffed.next@example.com', 'guess')
     t.equal(response.statusCode, 429)
     t.equal(problemOf(response).code, 'rate_limited')
+  })
+
+  t.test(`an IPv6 host counts as its /64, for failed logins and the /auth budget (${store} store)`, async (t: Test) => {
+    const { app } = await build(t, { ...env, LOGIN_FAILURES_PER_ACCOUNT: '3', LOGIN_FAILURES_PER_IP: '5', AUTH_REQUESTS_PER_MINUTE: '7' })
+    const user = await registerUser(app)
+    const prefix = randomPrefix64()
+    // Every guess from another address of the same /64: still one client.
+    for (let i = 1; i <= 3; i++) t.equal((await loginAs(app, `${prefix}::${i}`, user.email, 'wrong password')).statusCode, 401)
+    t.equal((await loginAs(app, `${prefix}:ffff:ffff:ffff:ffff`, user.email, PASSWORD)).statusCode, 429, 'per account and /64')
+    for (let i = 0; i < 2; i++) await loginAs(app, `${prefix}::a${i}`, `other.${i}@example.com`, 'guess')
+    t.equal((await loginAs(app, `${prefix}::b`, 'another@example.com', 'guess')).statusCode, 429, 'per /64 across accounts')
+    // The eighth /auth request from this /64 (seven allowed a minute).
+    const budget = await loginAs(app, `${prefix}::c`, 'another@example.com', 'guess')
+    t.equal(budget.statusCode, 429)
+    t.match(problemOf(budget).detail, /Too many requests to \/auth/, 'the /auth request budget counts the /64 too')
+    t.equal((await loginAs(app, `${randomPrefix64()}::1`, user.email, PASSWORD)).statusCode, 200, 'another /64 is another client')
+    t.equal((await loginAs(app, `::ffff:${randomIp()}`, user.email, PASSWORD)).statusCode, 200, 'IPv4-mapped addresses count as IPv4')
+  })
+
+  t.test(`one account guessed at from many addresses is locked for the window (${store} store)`, async (t: Test) => {
+    const { app } = await build(t, { ...env, LOGIN_FAILURES_PER_ACCOUNT_ALL_IPS: '5' })
+    const user = await registerUser(app)
+    for (let i = 0; i < 5; i++) t.equal((await loginAs(app, randomIp(), user.email, 'wrong password')).statusCode, 401)
+    const locked = await loginAs(app, randomIp(), user.email, PASSWORD)
+    t.equal(locked.statusCode, 429, 'refused from a fresh address, even with the right password')
+    t.equal(problemOf(locked).code, 'rate_limited')
+    const retryAfter = Number(locked.headers['retry-after'])
+    t.ok(retryAfter > 0 && retryAfter <= 900, `a temporary lock: Retry-After ${retryAfter}`)
+    t.equal((await loginAs(app, randomIp(), 'someone.else@example.com', 'wrong password')).statusCode, 401, 'other accounts are not locked')
+  })
+
+  t.test(`concurrent guesses cannot overrun the limit: the point is paid before bcrypt (${store} store)`, async (t: Test) => {
+    const { app } = await build(t, { ...env, LOGIN_FAILURES_PER_ACCOUNT: '10' })
+    const user = await registerUser(app)
+    const ip = randomIp()
+    const answers = await Promise.all(Array.from({ length: 17 }, () => loginAs(app, ip, user.email, 'wrong password')))
+    const statuses = answers.map((answer) => answer.statusCode).sort()
+    t.same(statuses, [...Array(10).fill(401), ...Array(7).fill(429)], 'exactly 10 of 17 concurrent guesses were checked')
   })
 
   t.test(`every /auth/* request counts against the per-IP budget; /me does not (${store} store)`, async (t: Test) => {

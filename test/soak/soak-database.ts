@@ -5,7 +5,7 @@ const SERVER_URL = new URL(process.env.TEST_DATABASE_URL ?? 'mysql://root@127.0.
 
 export interface DenylistRow {
   id: string
-  scope: 'token' | 'family' | 'user'
+  scope: 'token' | 'family'
   reason: string
   successorJti: string | null
   /** Epoch ms. */

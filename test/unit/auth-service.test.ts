@@ -1,6 +1,7 @@
 import t from 'tap'
-import { createAuthService, familyCutoffId, type AuthServiceDeps } from '../../src/auth/auth-service.js'
+import { createAuthService, type AuthServiceDeps } from '../../src/auth/auth-service.js'
 import type { PasswordHasher } from '../../src/auth/password-hasher.js'
+import type { UserRecord } from '../../src/users/user-repository.js'
 import { ManualClock } from '../helpers/clock.js'
 
 /** Records which password checks the service asks for; answers "wrong password" to all of them. */
@@ -19,20 +20,28 @@ function recordingHasher() {
   return { hasher, calls }
 }
 
-function serviceWith(passwords: Pick<PasswordHasher, 'hash' | 'verify' | 'verifyDummy'>) {
-  const user = { id: 'u1', email: 'ada@example.com', passwordHash: 'v1:x', role: 'user' as const, createdAt: new Date() }
-  const deps = {
+const unused = () => Promise.reject(new Error('not used by this test'))
+
+function serviceWith(passwords: AuthServiceDeps['passwords']) {
+  const user: UserRecord = { id: 'u1', email: 'ada@example.com', passwordHash: 'v1:x', role: 'user', createdAt: new Date(), sessionEpoch: 0 }
+  const deps: AuthServiceDeps = {
     users: {
-      findByEmail: async (email: string) => (email === user.email ? user : null),
+      findByEmail: async (email) => (email === user.email ? user : null),
       findById: async () => user,
       create: async () => user,
-      updatePasswordHash: async () => undefined,
+      replacePassword: async () => undefined,
+      upgradePasswordHash: async () => undefined,
+      bumpSessionEpoch: async () => undefined,
     },
+    revocations: { stateOf: unused, recordRotation: unused, findRotation: unused, revokeFamily: unused },
     passwords,
-    throttle: { check: async () => undefined, recordFailure: async () => undefined, recordSuccess: async () => undefined },
+    strength: { check: async () => undefined },
+    throttle: { begin: async () => ({ succeeded: async () => undefined }) },
+    issuer: { issueAccess: () => ({ token: 'access', expiresIn: 900 }), issueRefresh: () => 'refresh' },
+    verifier: { verifyRefresh: unused },
     clock: new ManualClock(),
-    lifetimes: { refreshTtlSeconds: 86_400, rememberMeTtlSeconds: 2_592_000, reuseGraceSeconds: 10 },
-  } as unknown as AuthServiceDeps
+    lifetimes: { refreshTtlSeconds: 86_400, rememberMeTtlSeconds: 2_592_000, reuseGraceSeconds: 10, refreshIdleTimeoutSeconds: 604_800 },
+  }
   return createAuthService(deps)
 }
 
@@ -42,16 +51,4 @@ t.test('login spends one full password check whether or not the account exists',
   await t.rejects(auth.login({ email: 'ADA@example.com ', password: 'nope', rememberMe: false, ip: '192.0.2.1' }), { code: 'invalid_credentials' })
   await t.rejects(auth.login({ email: 'ghost@example.com', password: 'nope', rememberMe: false, ip: '192.0.2.1' }), { code: 'invalid_credentials' })
   t.same(calls, ['verify', 'verifyDummy'], 'one bcrypt comparison each: a real one, then one against the dummy hash')
-})
-
-t.test('familyCutoffId sorts above every UUIDv7 of its millisecond and below the next', async (t) => {
-  const { v7 } = await import('uuid')
-  const ms = Date.UTC(2026, 10, 25, 9)
-  const cutoff = familyCutoffId(ms)
-  t.match(cutoff, /^[0-9a-f]{8}-[0-9a-f]{4}-7fff-bfff-ffffffffffff$/)
-  const same = Array.from({ length: 1000 }, () => v7({ msecs: ms }))
-  const later = Array.from({ length: 1000 }, () => v7({ msecs: ms + 1 }))
-  t.ok(same.every((id) => id < cutoff), 'ids of the same millisecond sort below')
-  t.ok(later.every((id) => id > cutoff), 'ids of the next millisecond sort above')
-  t.ok(v7({ msecs: ms - 1 }) < cutoff)
 })

@@ -46,6 +46,16 @@ t.test('production refuses to start without a signing key and names the variable
   t.match(problemsOf({ NODE_ENV: 'production', JWT_ALGORITHM: 'HS256' }), [/JWT_SECRET/])
 })
 
+t.test('production refuses settings that weaken it, naming the variable and the safe alternative', async (t) => {
+  const key = generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString()
+  const production = { NODE_ENV: 'production', JWT_PRIVATE_KEY: key }
+  t.match(problemsOf({ ...production, TRUST_PROXY: 'true' }), [/^TRUST_PROXY=true .*TRUST_PROXY=1.*addresses/])
+  t.match(problemsOf({ ...production, COOKIE_SECURE: 'false' }), [/^COOKIE_SECURE=false .*HTTPS/])
+  t.same(loadConfig({ ...production, TRUST_PROXY: '1' }).http.trustProxy instanceof Function, true, 'a hop count is fine')
+  t.same(loadConfig({ ...production, TRUST_PROXY: '10.0.0.0/8' }).http.trustProxy, ['10.0.0.0/8'], 'addresses are fine')
+  t.equal(loadConfig({ TRUST_PROXY: 'true', COOKIE_SECURE: 'false' }).http.cookieSecure, false, 'development may')
+})
+
 t.test('production with a key: migrations are a separate deploy step unless MIGRATE_ON_START says otherwise', async (t) => {
   const pem = generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString()
   const config = loadConfig({ NODE_ENV: 'production', JWT_PRIVATE_KEY: pem })
