@@ -6,6 +6,16 @@ export function isUniqueViolation(error: unknown): boolean {
 }
 
 /**
+ * True for a write conflict or deadlock (MySQL 1213, which Prisma reports as P2034). On Galera this is
+ * also how a transaction that lost certification to another node's write-set fails, at commit: two
+ * inserts of one primary key on different nodes meet as this, not as a duplicate key.
+ */
+export function isWriteConflict(error: unknown): boolean {
+  if (error instanceof Prisma.PrismaClientKnownRequestError) return error.code === 'P2034'
+  return typeof error === 'object' && error !== null && (error as { errno?: unknown }).errno === 1213
+}
+
+/**
  * True for anything the database layer throws: Prisma's error classes, and driver errors that reach
  * us unwrapped. The error handler answers these with 503 and never shows their text.
  */

@@ -1,7 +1,7 @@
 import type { Prisma } from '../generated/prisma/client.js'
 import type { Db } from '../db/prisma.js'
 import type { RevocationReason, RevocationScope } from '../generated/prisma/enums.js'
-import { isUniqueViolation } from '../db/prisma-errors.js'
+import { isUniqueViolation, isWriteConflict } from '../db/prisma-errors.js'
 
 export interface Rotation {
   successorJti: string
@@ -52,6 +52,12 @@ export function createRevokedTokenRepository(prisma: Db) {
       return true
     } catch (error) {
       if (isUniqueViolation(error)) return false
+      // Galera: the same key inserted on another node first fails ours with a write conflict, not a
+      // duplicate. A conflict can also be on another key, so only a row now there means we lost the race.
+      if (isWriteConflict(error)) {
+        const row = await prisma.revokedToken.findUnique({ where: { id: data.id }, select: { id: true } })
+        if (row) return false
+      }
       throw error
     }
   }
