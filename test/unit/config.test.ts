@@ -90,4 +90,22 @@ t.test('.env.example and the README list every variable the server reads', async
     t.match(example, new RegExp(`^#? ?${name}=`, 'm'), `.env.example lists ${name}`)
     t.match(readme, new RegExp('`' + name + '`'), `README lists ${name}`)
   }
+  // And nothing else: a variable listed there but never read would be a setting that silently does nothing.
+  const listed = [...example.matchAll(/^#? ?([A-Z][A-Z0-9_]+)=/gm)].map((match) => match[1])
+  t.same([...new Set(listed)].sort(), [...ENV_VARIABLES].sort(), '.env.example lists exactly the variables read')
+  const configTable = readme.split('\n## Configuration')[1]?.split('\n## ')[0] ?? ''
+  const inTable = configTable
+    .split('\n')
+    .filter((line) => line.startsWith('| `'))
+    .flatMap((line) => [...(line.split('|')[1] ?? '').matchAll(/`([A-Z][A-Z0-9_]+)`/g)].map((match) => match[1]))
+  t.same([...new Set(inTable)].sort(), [...ENV_VARIABLES].sort(), 'the README configuration table lists exactly the variables read')
+})
+
+t.test('JWKS_MAX_AGE_SECONDS: 300 by default, 0 to 86400', async (t) => {
+  t.equal(loadConfig({}).jwt.jwksMaxAgeSeconds, 300)
+  t.equal(loadConfig({ JWKS_MAX_AGE_SECONDS: '3600' }).jwt.jwksMaxAgeSeconds, 3600)
+  t.equal(loadConfig({ JWKS_MAX_AGE_SECONDS: '0' }).jwt.jwksMaxAgeSeconds, 0)
+  for (const bad of ['-1', '86401', 'soon']) {
+    t.ok(problemsOf({ JWKS_MAX_AGE_SECONDS: bad }).some((problem) => problem.startsWith('JWKS_MAX_AGE_SECONDS:')), bad)
+  }
 })
