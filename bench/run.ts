@@ -18,7 +18,8 @@ import { benchDatabaseUrls, connect, dropBenchDatabase, mariadbVersion } from '.
 import { createFixtures, SESSION_COUNT, USER_COUNT, type Fixtures } from './setup/fixtures.js'
 import { openRedis, redisVersion } from './setup/redis-sessions.js'
 import { benchServerEnv } from './setup/server-env.js'
-import { createTokenMinter, generateSigningKey } from './setup/token-minter.js'
+import { DEFAULT_SIGNING_ALGORITHM } from '../src/tokens/signing-keys.js'
+import { createTokenMinter, generateSigningKey, type BenchAlgorithm, type SigningKey } from './setup/token-minter.js'
 
 const log = (line: string) => console.log(line)
 
@@ -64,12 +65,23 @@ if (machine.loadAverage.start >= 0.5) {
 }
 if (options.quick) notes.push('quick mode: short runs prove the harness works and say nothing about speed')
 
-const key = generateSigningKey()
+// One key per algorithm, made when a server first needs it: the default servers share the default's.
+if (DEFAULT_SIGNING_ALGORITHM === 'HS256') throw new Error('the bench needs an asymmetric default algorithm')
+const defaultAlgorithm: BenchAlgorithm = DEFAULT_SIGNING_ALGORITHM
+const keys = new Map<BenchAlgorithm, SigningKey>()
+const keyFor = (algorithm: BenchAlgorithm): SigningKey => {
+  const known = keys.get(algorithm)
+  if (known) return known
+  const made = generateSigningKey(algorithm)
+  keys.set(algorithm, made)
+  return made
+}
 const { env: serverEnv, notes: envNotes } = benchServerEnv(urls.database)
 notes.push(...envNotes)
 
 let server: RunningServer | undefined
-let fixtures: Fixtures | undefined
+/** Per algorithm: tokens minted with its key, users shared (one set in the database). */
+const fixtureSets = new Map<BenchAlgorithm, Fixtures>()
 let db: Awaited<ReturnType<typeof connect>> | undefined
 let accessCacheSize = 0
 const results: ScenarioResult[] = []
@@ -80,7 +92,9 @@ let cleanedUp: Promise<void> | undefined
 function cleanUp(): Promise<void> {
   cleanedUp ??= (async () => {
     await server?.stop()
-    await fixtures?.cleanUp().catch((error: unknown) => console.error('could not delete the Redis session keys', error))
+    for (const fixtures of fixtureSets.values()) {
+      await fixtures.cleanUp().catch((error: unknown) => console.error('could not delete the Redis session keys', error))
+    }
     await db?.end()
     if (!options.keepDatabase) {
       await dropBenchDatabase(admin).catch((error: unknown) => console.error('could not drop the bench database', error))
@@ -101,28 +115,35 @@ try {
   for (const serverId of [...new Set(selected.map((scenario) => scenario.server))]) {
     const spec = SERVERS[serverId]
     if (!spec) throw new Error(`no server spec ${serverId}`)
+    const algorithm = spec.algorithm ?? defaultAlgorithm
+    const key = keyFor(algorithm)
     server = await timed(`start the bench server (${spec.title}, migrations on start)`, () =>
-      startServer({ ...serverEnv, ...spec.env, JWT_PRIVATE_KEY: key.privateKeyPem }),
+      startServer({ ...serverEnv, ...spec.env, JWT_ALGORITHM: algorithm, JWT_PRIVATE_KEY: key.privateKeyPem }),
     )
     db ??= await connect(urls.database)
     const { info } = server
     accessCacheSize = info.accessCacheSize
-    fixtures ??= createFixtures({
-      baseUrl: () => {
-        if (!server) throw new Error('no bench server is running')
-        return server.baseUrl
-      },
-      db,
-      redis,
-      minter: createTokenMinter({ ...info, privateKeyPem: key.privateKeyPem }),
-      accessCacheSize: info.accessCacheSize,
-      timed,
-    })
+    const fixtures =
+      fixtureSets.get(algorithm) ??
+      createFixtures({
+        baseUrl: () => {
+          if (!server) throw new Error('no bench server is running')
+          return server.baseUrl
+        },
+        db,
+        redis,
+        minter: createTokenMinter({ ...info, algorithm, privateKeyPem: key.privateKeyPem }),
+        minterAlgorithm: algorithm,
+        accessCacheSize: info.accessCacheSize,
+        users: fixtureSets.values().next().value?.users,
+        timed,
+      })
+    fixtureSets.set(algorithm, fixtures)
     const context: ScenarioContext = {
       options,
       server,
       fx: fixtures,
-      publicKeyPem: key.publicKeyPem,
+      key,
       databaseUrl: urls.database,
     }
     for (const scenario of selected.filter((candidate) => candidate.server === serverId)) {
@@ -164,7 +185,7 @@ if (results.length > 0) {
       warmupSeconds: options.warmupSeconds,
       users: USER_COUNT,
       sessions: SESSION_COUNT,
-      coldTokens: fixtures?.coldTokenCount ?? 0,
+      coldTokens: fixtureSets.values().next().value?.coldTokenCount ?? 0,
       denylistRows: options.denylistRows,
       expiredDenylistRows: options.pruneRows,
       accessTokenCacheSize: accessCacheSize,

@@ -100,7 +100,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     await auth.register(authRoutes, { cookieSecure: config.http.cookieSecure })
   })
   await app.register(meRoutes)
-  await app.register(wellKnownRoutes, { jwks: config.jwt.keys.jwks })
+  await app.register(wellKnownRoutes, { jwks: config.jwt.keys.jwks, maxAgeSeconds: config.jwt.jwksMaxAgeSeconds })
   await app.register(healthRoutes, { pingDatabase: () => app.db.ping() })
   return app
 }

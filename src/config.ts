@@ -1,7 +1,12 @@
 import { readFileSync } from 'node:fs'
 import { z } from 'zod'
 import { MAX_CLOCK_TOLERANCE_SECONDS } from './tokens/denylist-pruner.js'
-import { KeySetError, loadKeySet, SIGNING_ALGORITHMS, type KeyMaterial, type KeySet } from './tokens/signing-keys.js'
+import {
+  DEFAULT_SIGNING_ALGORITHM,
+  KeySetError,
+  loadKeySet,
+  SIGNING_ALGORITHMS, type KeyMaterial, type KeySet,
+} from './tokens/signing-keys.js'
 
 const seconds = (fallback: number, min = 1) => z.coerce.number().int().min(min).default(fallback)
 const milliseconds = (fallback: number) => z.coerce.number().int().min(1).max(60_000).default(fallback)
@@ -31,7 +36,7 @@ const envSchema = z.object({
 
   JWT_ISSUER: z.string().min(1).default('jwt-auth-api'),
   JWT_AUDIENCE: z.string().min(1).default('jwt-auth-api'),
-  JWT_ALGORITHM: z.enum(SIGNING_ALGORITHMS).default('EdDSA'),
+  JWT_ALGORITHM: z.enum(SIGNING_ALGORITHMS).default(DEFAULT_SIGNING_ALGORITHM),
   JWT_PRIVATE_KEY: z.string().optional(),
   JWT_PRIVATE_KEY_FILE: z.string().optional(),
   JWT_SECRET: z.string().optional(),
@@ -40,6 +45,9 @@ const envSchema = z.object({
   JWT_VERIFY_KEYS: z.string().optional(),
   JWT_VERIFY_KEYS_FILE: z.string().optional(),
   JWT_CLOCK_TOLERANCE_SECONDS: z.coerce.number().int().min(0).max(MAX_CLOCK_TOLERANCE_SECONDS).default(5),
+  // How long verifiers and CDNs may cache the JWK Set; a new key must be published at least this long
+  // before it signs (README, "Rotating the signing key"). At most a day, so a retired key cannot linger.
+  JWKS_MAX_AGE_SECONDS: z.coerce.number().int().min(0).max(86_400).default(300),
 
   ACCESS_TOKEN_TTL_SECONDS: seconds(900),
   REFRESH_TOKEN_TTL_SECONDS: seconds(86_400),
@@ -96,6 +104,8 @@ export interface Config {
     issuer: string
     audience: string
     keys: KeySet
+    /** `Cache-Control: public, max-age` of /.well-known/jwks.json. */
+    jwksMaxAgeSeconds: number
     clockToleranceSeconds: number
     accessTtlSeconds: number
     refreshTtlSeconds: number
@@ -299,6 +309,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       issuer: env.JWT_ISSUER,
       audience: env.JWT_AUDIENCE,
       keys: keySet,
+      jwksMaxAgeSeconds: env.JWKS_MAX_AGE_SECONDS,
       clockToleranceSeconds: env.JWT_CLOCK_TOLERANCE_SECONDS,
       accessTtlSeconds: env.ACCESS_TOKEN_TTL_SECONDS,
       refreshTtlSeconds: env.REFRESH_TOKEN_TTL_SECONDS,

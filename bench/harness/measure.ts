@@ -151,7 +151,7 @@ async function measureHttp(scenario: HttpScenario, context: ScenarioContext, set
       runLoad(server.baseUrl, plan, { connections, durationSeconds: seconds, signal })
     const both = (signal?: AbortSignal) =>
       Promise.all([
-        run(main, settings.connections, signal),
+        run(main, scenario.connections ?? settings.connections, signal),
         side && alongside ? run(side, alongside.connections, signal) : undefined,
       ])
     const { loads, run: backgroundRun } = background

@@ -4,6 +4,7 @@ import type { BenchOptions } from '../harness/options.js'
 import { measureVerifyRate } from './crypto-verify.js'
 import { bearer, continuousStreams, get, postJson, rotated, split, type ContinuousStreams } from './plans.js'
 import { startPrune } from './prune-process.js'
+import { CANDIDATE_ALGORITHMS } from './servers.js'
 import type { BackgroundWork, Scenario, ScenarioContext } from './types.js'
 
 // Refresh tokens are single-use. The first run (the warm-up) gets this many per second of its duration;
@@ -91,6 +92,67 @@ function coldLoad(connections: number) {
   }
 }
 
+const verifyRate = async ({ fx, key }: ScenarioContext, seconds: number) => {
+  const tokens = (await fx.coldTokens()).slice(0, VERIFY_SAMPLE)
+  return measureVerifyRate({ algorithm: key.algorithm, publicKeyPem: key.publicKeyPem, tokens, seconds })
+}
+
+/**
+ * The candidates for the default algorithm side by side, each on a fresh server of its own with a key of
+ * its own: what verifying costs (/me cold against the bare crypto.verify rate) and what signing costs
+ * (refresh signs two tokens, login two after bcrypt). Opt-in (`--only algorithms`): a run of everything
+ * would spend several more minutes, and minting 60,000 RS256 tokens takes ~20 s alone.
+ */
+function algorithmScenarios(connections: number): Scenario[] {
+  const notes = [
+    'algorithms: each candidate runs on a fresh single server of its own (JWT_ALGORITHM and a key of that type), ' +
+      'in the order EdDSA, ES256, RS256; refresh and login sign an access and a refresh token each, /me cold verifies one',
+  ]
+  return CANDIDATE_ALGORITHMS.flatMap((algorithm): Scenario[] => {
+    const common = { group: 'algorithms', server: `alg-${algorithm}`, notes, optIn: true }
+    return [
+      {
+        kind: 'http',
+        id: `me-cold-${algorithm}`,
+        title: `${algorithm}: /me cold, every token new to the server`,
+        expectedStatuses: [200],
+        ...common,
+        ...coldLoad(connections),
+      },
+      {
+        kind: 'rate',
+        id: `crypto-verify-${algorithm}`,
+        title: `${algorithm}: bare crypto.verify, 1 core (verifies/s)`,
+        unit: 'verifies/s',
+        ...common,
+        measure: verifyRate,
+      },
+      {
+        kind: 'http',
+        id: `refresh-${algorithm}`,
+        title: `${algorithm}: refresh, empty denylist`,
+        expectedStatuses: [200],
+        ...common,
+        beforeRun: ({ fx }) => fx.clearDenylist(),
+        ...refreshLoad(),
+      },
+      {
+        kind: 'http',
+        id: `login-${algorithm}`,
+        title: `${algorithm}: POST /auth/login, ${LOGIN_CONNECTIONS} connections`,
+        // 503: shed by the bounded bcrypt queue; the rate counts the 200s only if none are shed.
+        expectedStatuses: [200, 503],
+        ...common,
+        plan: async ({ fx }) => {
+          const requests = (await fx.users()).map(({ email, password }) => postJson('/auth/login', { email, password }))
+          return { perConnection: rotated(requests, LOGIN_CONNECTIONS) }
+        },
+        connections: LOGIN_CONNECTIONS,
+      },
+    ]
+  })
+}
+
 /**
  * The scenarios, in the order they run (grouped by server, in order of first use). Adding one is adding
  * an entry here; the targets that compare them live in bench/report/targets.ts.
@@ -151,10 +213,7 @@ export function scenarios(options: BenchOptions): Scenario[] {
       title: 'bare crypto.verify, 1 core (verifies/s)',
       server: 'single',
       unit: 'verifies/s',
-      measure: async ({ fx, publicKeyPem }, seconds) => {
-        const tokens = (await fx.coldTokens()).slice(0, VERIFY_SAMPLE)
-        return measureVerifyRate({ publicKeyPem, tokens, seconds })
-      },
+      measure: verifyRate,
     },
     {
       kind: 'http',
@@ -286,12 +345,13 @@ export function scenarios(options: BenchOptions): Scenario[] {
       ...refreshLoad({ headroom: PRUNE_RUN_HEADROOM, maxTokens: PRUNE_RUN_MAX_TOKENS }),
       during: pruneWork(options),
     },
+    ...algorithmScenarios(connections),
   ]
 }
 
-/** The scenarios --only asks for, by id or group; all of them without --only. */
+/** The scenarios --only asks for, by id or group; all but the opt-in ones without --only. */
 export function selectScenarios(all: Scenario[], only: string[]): Scenario[] {
-  if (only.length === 0) return all
+  if (only.length === 0) return all.filter((scenario) => !scenario.optIn)
   const unknown = only.filter((name) => !all.some((scenario) => scenario.id === name || scenario.group === name))
   if (unknown.length > 0) {
     const names = [...new Set(all.flatMap((scenario) => [scenario.id, scenario.group]))].join(', ')

@@ -2,12 +2,14 @@ import type { BenchOptions } from '../harness/options.js'
 import type { LoadPlan, LoadResult } from '../harness/load.js'
 import type { RunningServer } from '../harness/server-process.js'
 import type { Fixtures } from '../setup/fixtures.js'
+import type { SigningKey } from '../setup/token-minter.js'
 
 export interface ScenarioContext {
   options: BenchOptions
   server: RunningServer
   fx: Fixtures
-  publicKeyPem: string
+  /** The server's signing key: its algorithm and public half, for the bare crypto.verify rate. */
+  key: SigningKey
   /** The bench database, for processes a scenario starts itself (the prune). */
   databaseUrl: string
 }
@@ -22,6 +24,8 @@ interface ScenarioBase {
   server: string
   /** Printed with the report's notes when the scenario ran: what a reader must know to read its row. */
   notes?: string[]
+  /** Runs only when --only names it (or its group), never in a run of everything: the algorithm comparison. */
+  optIn?: boolean
 }
 
 /** An HTTP load: autocannon against the server, with the server's RSS sampled during each run. */
@@ -29,6 +33,8 @@ export interface HttpScenario extends ScenarioBase {
   kind: 'http'
   /** Statuses that are part of the scenario; anything else makes the run suspect and is reported. */
   expectedStatuses: number[]
+  /** Autocannon connections, when not --connections (logins: a few, or the bcrypt queue sheds them). */
+  connections?: number
   /** Its RSS counts toward "max RSS under /me load". */
   meLoad?: boolean
   /** Once, before warm-up (fill tables). */

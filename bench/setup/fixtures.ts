@@ -21,7 +21,10 @@ export interface FixtureDeps {
   db: Connection
   redis: Redis
   minter: TokenMinter
+  minterAlgorithm: string
   accessCacheSize: number
+  /** The users of another fixture set: one set of users in the database, whichever key signs. */
+  users?: () => Promise<BenchUser[]>
   /** Records how long a setup step took, for the report. */
   timed: <T>(step: string, work: () => Promise<T>) => Promise<T>
 }
@@ -44,14 +47,20 @@ export function createFixtures(deps: FixtureDeps) {
   const { timed, minter } = deps
   let redisKeys: string[] = []
 
-  const users = memo(() =>
-    timed(`create ${USER_COUNT} users and log each in through the API`, () => createBenchUsers(deps.baseUrl(), deps.db, USER_COUNT)),
-  )
+  // Shared users keep the access tokens of the server that logged them in: only /me warm sends those, and
+  // it runs on the default servers, which come first and share one key.
+  const users =
+    deps.users ??
+    memo(() =>
+      timed(`create ${USER_COUNT} users and log each in through the API`, () =>
+        createBenchUsers(deps.baseUrl(), deps.db, USER_COUNT),
+      ),
+    )
 
   const coldTokenCount = Math.max(MIN_COLD_TOKENS, COLD_TOKENS_PER_CACHE_ENTRY * deps.accessCacheSize)
   const coldTokens = memo(async () => {
     const subjects: BenchUser[] = await users()
-    return timed(`mint ${thousands(coldTokenCount)} access tokens`, async () =>
+    return timed(`mint ${thousands(coldTokenCount)} access tokens (${deps.minterAlgorithm})`, async () =>
       Array.from({ length: coldTokenCount }, (_, index) => minter.access(nth(subjects, index), TOKEN_TTL_SECONDS)),
     )
   })

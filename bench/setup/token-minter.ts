@@ -1,17 +1,39 @@
-import { generateKeyPairSync, randomUUID } from 'node:crypto'
+import { generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto'
 import { createSigner } from 'fast-jwt'
 import { v7 as uuidv7 } from 'uuid'
 
-/** A fresh Ed25519 key for the bench server (JWT_PRIVATE_KEY), kept here so the harness can sign too. */
-export function generateSigningKey(): { privateKeyPem: string; publicKeyPem: string } {
-  const { privateKey, publicKey } = generateKeyPairSync('ed25519')
+/** The asymmetric algorithms the bench can run the server with (HS256 has no public key to publish). */
+export type BenchAlgorithm = 'EdDSA' | 'ES256' | 'RS256'
+
+export interface SigningKey {
+  algorithm: BenchAlgorithm
+  privateKeyPem: string
+  publicKeyPem: string
+}
+
+function generatePair(algorithm: BenchAlgorithm): { privateKey: KeyObject; publicKey: KeyObject } {
+  switch (algorithm) {
+    case 'EdDSA':
+      return generateKeyPairSync('ed25519')
+    case 'ES256':
+      return generateKeyPairSync('ec', { namedCurve: 'P-256' })
+    case 'RS256':
+      return generateKeyPairSync('rsa', { modulusLength: 2048 })
+  }
+}
+
+/** A fresh key for the bench server (JWT_PRIVATE_KEY), kept here so the harness can sign too. */
+export function generateSigningKey(algorithm: BenchAlgorithm): SigningKey {
+  const { privateKey, publicKey } = generatePair(algorithm)
   return {
+    algorithm,
     privateKeyPem: privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
     publicKeyPem: publicKey.export({ format: 'pem', type: 'spki' }).toString(),
   }
 }
 
 export interface MintingKey {
+  algorithm: BenchAlgorithm
   privateKeyPem: string
   kid: string
   issuer: string
@@ -26,13 +48,14 @@ export interface TokenSubject {
 
 /**
  * Signs tokens the server accepts as its own, exactly as src/tokens/token-issuer.ts and the @fastify/jwt
- * signers of src/plugins/tokens.ts make them: EdDSA, header typ and kid, claims iss and aud plus the
- * token type's own claims. Minting here instead of logging in is what makes 60,000 distinct tokens cheap.
+ * signers of src/plugins/tokens.ts make them: the server's algorithm, header typ and kid, claims iss and
+ * aud plus the token type's own claims. Minting here instead of logging in is what makes 60,000 distinct
+ * tokens cheap.
  */
 export function createTokenMinter(key: MintingKey) {
   // `typ` is a fast-jwt signer option its types do not declare (src/plugins/tokens.ts passes it the same way).
   const signer = (typ: string) =>
-    createSigner({ key: key.privateKeyPem, algorithm: 'EdDSA', kid: key.kid, iss: key.issuer, aud: key.audience, ...{ typ } })
+    createSigner({ key: key.privateKeyPem, algorithm: key.algorithm, kid: key.kid, iss: key.issuer, aud: key.audience, ...{ typ } })
   const signAccess = signer('at+jwt')
   const signRefresh = signer('refresh+jwt')
   const nowSeconds = () => Math.floor(Date.now() / 1000)

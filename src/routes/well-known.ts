@@ -6,7 +6,7 @@ const jwkSchema = z
   .looseObject({ kty: z.string(), kid: z.string(), alg: z.string(), use: z.literal('sig') })
   .meta({ id: 'JsonWebKey' })
 
-const wellKnownRoutes: FastifyPluginAsyncZod<{ jwks: { keys: JsonWebKey[] } }> = async (app, options) => {
+const wellKnownRoutes: FastifyPluginAsyncZod<{ jwks: { keys: JsonWebKey[] }; maxAgeSeconds: number }> = async (app, options) => {
   app.get('/.well-known/jwks.json', {
     schema: {
       tags: ['keys'],
@@ -14,7 +14,9 @@ const wellKnownRoutes: FastifyPluginAsyncZod<{ jwks: { keys: JsonWebKey[] } }> =
       response: { 200: z.object({ keys: z.array(jwkSchema) }) },
     },
     handler: async (_request, reply) => {
-      reply.header('cache-control', 'public, max-age=300')
+      // Resource servers and CDNs may keep the set this long: the rotation runbook publishes a new key at
+      // least this long before it signs.
+      reply.header('cache-control', `public, max-age=${options.maxAgeSeconds}`)
       return options.jwks as { keys: z.infer<typeof jwkSchema>[] }
     },
   })

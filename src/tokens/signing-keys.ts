@@ -11,6 +11,8 @@ import {
 
 export const SIGNING_ALGORITHMS = ['EdDSA', 'ES256', 'RS256', 'HS256'] as const
 export type SigningAlgorithm = (typeof SIGNING_ALGORITHMS)[number]
+/** JWT_ALGORITHM when unset, and so the algorithm of the development ephemeral key. */
+export const DEFAULT_SIGNING_ALGORITHM: SigningAlgorithm = 'RS256'
 
 export interface KeyMaterial {
   algorithm: SigningAlgorithm

@@ -41,7 +41,8 @@ t.test('key rotation: old tokens verify until retired, new ones carry the new ki
   const k1 = generateKeyPairSync('ed25519')
   const k2 = generateKeyPairSync('ed25519')
   const publicJwk = (key: KeyObject, kid: string) => ({ ...key.export({ format: 'jwk' }), kid })
-  const base = { DATABASE_URL: database.url }
+  // An Ed25519 deployment (the default before RS256), which names its algorithm.
+  const base = { DATABASE_URL: database.url, JWT_ALGORITHM: 'EdDSA' }
 
   const before = await build(t, { ...base, JWT_PRIVATE_KEY: pem(k1.privateKey), JWT_KEY_ID: 'k1' }, { database })
   const user = await registerUser(before.app)
@@ -71,6 +72,7 @@ t.test('verification keys may be JWKs or PEMs; the kid defaults to the RFC 7638 
   const signer = generateKeyPairSync('ed25519')
   const retiredPem = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'pem', type: 'spki' }).toString()
   const { config } = await build(t, {
+    JWT_ALGORITHM: 'EdDSA',
     JWT_PRIVATE_KEY: pem(signer.privateKey),
     JWT_VERIFY_KEYS: JSON.stringify({ keys: [{ kid: 'old-ec', pem: retiredPem }] }),
   })

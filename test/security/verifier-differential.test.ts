@@ -16,7 +16,8 @@ const SEED = 20_261_125
 
 const signingKey = generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString()
 const otherKey = generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString()
-const config = loadConfig({ NODE_ENV: 'test', JWT_PRIVATE_KEY: signingKey })
+// EdDSA on purpose: the canonical-signature rules this holds us to are Ed25519's (see SECURITY.md).
+const config = loadConfig({ NODE_ENV: 'test', JWT_ALGORITHM: 'EdDSA', JWT_PRIVATE_KEY: signingKey })
 const { kid } = config.jwt.keys.signing
 const publicPem = createPublicKey(signingKey).export({ format: 'pem', type: 'spki' }).toString()
 const now = Date.UTC(2026, 10, 25, 12)

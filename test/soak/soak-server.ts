@@ -60,8 +60,9 @@ async function freePort(): Promise<number> {
   return port
 }
 
+// A key of the default algorithm (RS256), as a production deployment would configure.
 const signingKeyPem = () =>
-  generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString()
+  generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'pem', type: 'pkcs8' }).toString()
 
 /** Production settings, except limits high enough that the load test measures the API, not its brakes. */
 function serverEnv(settings: ServerSettings, port: number): Record<string, string> {

@@ -12,7 +12,7 @@ const problemsOf = (env: NodeJS.ProcessEnv): string[] => {
   throw new Error('expected a ConfigError')
 }
 
-t.test('defaults: a development server on 127.0.0.1:3000 with an ephemeral EdDSA key', async (t) => {
+t.test('defaults: a development server on 127.0.0.1:3000 with an ephemeral RS256 key', async (t) => {
   const config = loadConfig({})
   t.match(config, {
     env: 'development',
@@ -24,7 +24,8 @@ t.test('defaults: a development server on 127.0.0.1:3000 with an ephemeral EdDSA
     http: { corsOrigins: [], cookieSecure: true },
   })
   t.equal(config.jwt.keys.ephemeral, true)
-  t.equal(config.jwt.keys.signing.algorithm, 'EdDSA')
+  t.equal(config.jwt.keys.signing.algorithm, 'RS256')
+  t.match(config.jwt.keys.jwks.keys[0], { kty: 'RSA', alg: 'RS256', use: 'sig' })
   t.equal(config.jwt.keys.jwks.keys.length, 1)
 })
 
@@ -57,11 +58,20 @@ t.test('production refuses settings that weaken it, naming the variable and the 
 })
 
 t.test('production with a key: migrations are a separate deploy step unless MIGRATE_ON_START says otherwise', async (t) => {
-  const pem = generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString()
+  const pem = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'pem', type: 'pkcs8' }).toString()
   const config = loadConfig({ NODE_ENV: 'production', JWT_PRIVATE_KEY: pem })
   t.equal(config.jwt.keys.ephemeral, false)
   t.equal(config.database.migrateOnStart, false)
   t.equal(loadConfig({ NODE_ENV: 'production', JWT_PRIVATE_KEY: pem, MIGRATE_ON_START: 'true' }).database.migrateOnStart, true)
+})
+
+t.test('a deployment made when EdDSA was the default keeps working once it names the algorithm', async (t) => {
+  const pem = generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString()
+  const config = loadConfig({ NODE_ENV: 'production', JWT_ALGORITHM: 'EdDSA', JWT_PRIVATE_KEY: pem })
+  t.equal(config.jwt.keys.signing.algorithm, 'EdDSA')
+  t.match(config.jwt.keys.jwks.keys[0], { kty: 'OKP', crv: 'Ed25519', alg: 'EdDSA' })
+  // Without JWT_ALGORITHM it does not start with a key it would sign wrongly with; it says what to set.
+  t.match(problemsOf({ NODE_ENV: 'production', JWT_PRIVATE_KEY: pem }), [/EdDSA key but JWT_ALGORITHM is RS256/])
 })
 
 t.test('checks relations between values', async (t) => {
@@ -72,7 +82,7 @@ t.test('checks relations between values', async (t) => {
   t.match(problemsOf({ JWT_CLOCK_TOLERANCE_SECONDS: '31' }), [/JWT_CLOCK_TOLERANCE_SECONDS/])
   t.match(problemsOf({ REMEMBER_ME_TTL_SECONDS: String(31 * 86_400) }), [/at most 2592000 \(30 days\)/])
   const pem = generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString()
-  t.match(problemsOf({ NODE_ENV: 'production', JWT_PRIVATE_KEY: pem, PASSWORD_MIN_SCORE: '1' }), [/PASSWORD_MIN_SCORE/])
+  t.match(problemsOf({ NODE_ENV: 'production', JWT_ALGORITHM: 'EdDSA', JWT_PRIVATE_KEY: pem, PASSWORD_MIN_SCORE: '1' }), [/PASSWORD_MIN_SCORE/])
 })
 
 t.test('HS256 needs a secret of at least 32 bytes', async (t) => {
@@ -82,7 +92,7 @@ t.test('HS256 needs a secret of at least 32 bytes', async (t) => {
 
 t.test('a key of the wrong type for the algorithm is refused', async (t) => {
   const pem = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'pem', type: 'pkcs8' }).toString()
-  t.match(problemsOf({ JWT_PRIVATE_KEY: pem }), [/ES256 key but JWT_ALGORITHM is EdDSA/])
+  t.match(problemsOf({ JWT_PRIVATE_KEY: pem }), [/ES256 key but JWT_ALGORITHM is RS256/])
   t.match(problemsOf({ JWT_PRIVATE_KEY: 'not a key' }), [/JWT_PRIVATE_KEY/])
 })
 
@@ -99,5 +109,23 @@ t.test('.env.example and the README list every variable the server reads', async
   for (const name of ENV_VARIABLES) {
     t.match(example, new RegExp(`^#? ?${name}=`, 'm'), `.env.example lists ${name}`)
     t.match(readme, new RegExp('`' + name + '`'), `README lists ${name}`)
+  }
+  // And nothing else: a variable listed there but never read would be a setting that silently does nothing.
+  const listed = [...example.matchAll(/^#? ?([A-Z][A-Z0-9_]+)=/gm)].map((match) => match[1])
+  t.same([...new Set(listed)].sort(), [...ENV_VARIABLES].sort(), '.env.example lists exactly the variables read')
+  const configTable = readme.split('\n## Configuration')[1]?.split('\n## ')[0] ?? ''
+  const inTable = configTable
+    .split('\n')
+    .filter((line) => line.startsWith('| `'))
+    .flatMap((line) => [...(line.split('|')[1] ?? '').matchAll(/`([A-Z][A-Z0-9_]+)`/g)].map((match) => match[1]))
+  t.same([...new Set(inTable)].sort(), [...ENV_VARIABLES].sort(), 'the README configuration table lists exactly the variables read')
+})
+
+t.test('JWKS_MAX_AGE_SECONDS: 300 by default, 0 to 86400', async (t) => {
+  t.equal(loadConfig({}).jwt.jwksMaxAgeSeconds, 300)
+  t.equal(loadConfig({ JWKS_MAX_AGE_SECONDS: '3600' }).jwt.jwksMaxAgeSeconds, 3600)
+  t.equal(loadConfig({ JWKS_MAX_AGE_SECONDS: '0' }).jwt.jwksMaxAgeSeconds, 0)
+  for (const bad of ['-1', '86401', 'soon']) {
+    t.ok(problemsOf({ JWKS_MAX_AGE_SECONDS: bad }).some((problem) => problem.startsWith('JWKS_MAX_AGE_SECONDS:')), bad)
   }
 })
