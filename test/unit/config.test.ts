@@ -49,7 +49,7 @@ t.test('production refuses to start without a signing key and names the variable
 
 t.test('production refuses settings that weaken it, naming the variable and the safe alternative', async (t) => {
   const key = generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString()
-  const production = { NODE_ENV: 'production', JWT_PRIVATE_KEY: key }
+  const production = { NODE_ENV: 'production', JWT_ALGORITHM: 'EdDSA', JWT_PRIVATE_KEY: key }
   t.match(problemsOf({ ...production, TRUST_PROXY: 'true' }), [/^TRUST_PROXY=true .*TRUST_PROXY=1.*addresses/])
   t.match(problemsOf({ ...production, COOKIE_SECURE: 'false' }), [/^COOKIE_SECURE=false .*HTTPS/])
   t.same(loadConfig({ ...production, TRUST_PROXY: '1' }).http.trustProxy instanceof Function, true, 'a hop count is fine')
