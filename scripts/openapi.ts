@@ -2,7 +2,7 @@
 // when it differs from what the code generates.
 import { writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { renderOpenApi } from '../src/openapi/openapi-document.js'
+import { renderOpenApi } from './openapi-document.js'
 
 const target = fileURLToPath(new URL('../openapi.yaml', import.meta.url))
 writeFileSync(target, await renderOpenApi())

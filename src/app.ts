@@ -101,6 +101,6 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   })
   await app.register(meRoutes)
   await app.register(wellKnownRoutes, { jwks: config.jwt.keys.jwks, maxAgeSeconds: config.jwt.jwksMaxAgeSeconds })
-  await app.register(healthRoutes, { pingDatabase: () => app.db.ping() })
+  await app.register(healthRoutes, { checkDatabaseReady: () => app.db.checkReady() })
   return app
 }

@@ -8,7 +8,7 @@ import { loadConfigOrExit, migrateInBackgroundUntilDone } from './startup.js'
 
 if (cluster.isPrimary) {
   const config = loadConfigOrExit()
-  const size = Number(process.env.WEB_CONCURRENCY) || availableParallelism()
+  const size = config.webConcurrency ?? availableParallelism()
   if (config.database.migrateOnStart) await migrateInBackgroundUntilDone(config, (line) => console.log(line))
 
   const workerEnv: NodeJS.ProcessEnv = { MIGRATE_ON_START: 'false' }

@@ -18,12 +18,9 @@ const list = z
   .transform((value) => value.split(',').map((item) => item.trim()).filter(Boolean))
   .default([])
 
-const envSchema = z.object({
+/** What the db:* commands need: the database settings alone, no signing keys. */
+const databaseEnvSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
-  HOST: z.string().min(1).default('127.0.0.1'),
-  PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-
   DATABASE_URL: z
     .url({ protocol: /^(mysql|mariadb)$/, message: 'expected mysql://user:password@host:port/database' })
     .default('mysql://root@127.0.0.1:3306/jwt_api'),
@@ -33,6 +30,16 @@ const envSchema = z.object({
   DB_OPERATION_TIMEOUT_MS: milliseconds(3000),
   MIGRATE_ON_START: flag.optional(),
   PRUNE_INTERVAL_SECONDS: seconds(3600, 0),
+  // A real Prisma schema engine, for `prisma migrate deploy`; without one the built-in applier runs.
+  PRISMA_SCHEMA_ENGINE_BINARY: z.string().optional(),
+})
+
+const envSchema = databaseEnvSchema.extend({
+  HOST: z.string().min(1).default('127.0.0.1'),
+  PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  // Worker processes of `npm run start:cluster`; one per core when unset.
+  WEB_CONCURRENCY: z.coerce.number().int().min(1).max(256).optional(),
 
   JWT_ISSUER: z.string().min(1).default('jwt-auth-api'),
   JWT_AUDIENCE: z.string().min(1).default('jwt-auth-api'),
@@ -84,50 +91,6 @@ export function loadDotEnv(path = '.env'): void {
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
   }
-}
-
-export interface Config {
-  env: Env['NODE_ENV']
-  host: string
-  port: number
-  logLevel: Env['LOG_LEVEL']
-  database: {
-    url: string
-    poolSize: number
-    connectTimeoutMs: number
-    acquireTimeoutMs: number
-    operationTimeoutMs: number
-    migrateOnStart: boolean
-    pruneIntervalSeconds: number
-  }
-  jwt: {
-    issuer: string
-    audience: string
-    keys: KeySet
-    /** `Cache-Control: public, max-age` of /.well-known/jwks.json. */
-    jwksMaxAgeSeconds: number
-    clockToleranceSeconds: number
-    accessTtlSeconds: number
-    refreshTtlSeconds: number
-    rememberMeTtlSeconds: number
-    reuseGraceSeconds: number
-    /** A refresh token unused for this long no longer refreshes: the login has gone idle. */
-    refreshIdleTimeoutSeconds: number
-  }
-  /** Entries in the verified-access-token cache; about 1 KB each. 0 turns the cache off. */
-  accessTokenCacheSize: number
-  passwords: { bcryptCost: number; minScore: number }
-  limits: {
-    loginFailuresPerAccount: number
-    /** Failures per account from every address together: a short lock against many-address guessing. */
-    loginFailuresPerAccountAllIps: number
-    loginFailuresPerIp: number
-    loginFailureWindowSeconds: number
-    authRequestsPerMinute: number
-    /** Where the counters live; in process memory when unset (one instance only). */
-    redisUrl?: string
-  }
-  http: { corsOrigins: string[]; cookieSecure: boolean; trustProxy: TrustProxy }
 }
 
 /** Fastify's trustProxy: none, all, these addresses/CIDRs, or the first n hops. */
@@ -209,19 +172,7 @@ function parseEnv<S extends z.ZodType>(schema: S, source: NodeJS.ProcessEnv): z.
   return parsed.data
 }
 
-type DatabaseEnv = Pick<
-  Env,
-  | 'NODE_ENV'
-  | 'DATABASE_URL'
-  | 'DB_POOL_SIZE'
-  | 'DB_CONNECT_TIMEOUT_MS'
-  | 'DB_ACQUIRE_TIMEOUT_MS'
-  | 'DB_OPERATION_TIMEOUT_MS'
-  | 'MIGRATE_ON_START'
-  | 'PRUNE_INTERVAL_SECONDS'
->
-
-const databaseConfigOf = (env: DatabaseEnv): Config['database'] => ({
+const databaseConfigOf = (env: z.infer<typeof databaseEnvSchema>) => ({
   url: env.DATABASE_URL,
   poolSize: env.DB_POOL_SIZE,
   connectTimeoutMs: env.DB_CONNECT_TIMEOUT_MS,
@@ -230,22 +181,55 @@ const databaseConfigOf = (env: DatabaseEnv): Config['database'] => ({
   // Production migrates as a separate deploy step; development migrates on start.
   migrateOnStart: env.MIGRATE_ON_START ?? env.NODE_ENV !== 'production',
   pruneIntervalSeconds: env.PRUNE_INTERVAL_SECONDS,
+  schemaEngineBinary: env.PRISMA_SCHEMA_ENGINE_BINARY,
 })
 
 /** Only the database settings: what the db:* commands need, without requiring signing keys. */
 export function loadDatabaseConfig(source: NodeJS.ProcessEnv = process.env): Config['database'] {
-  const schema = envSchema.pick({
-    NODE_ENV: true,
-    DATABASE_URL: true,
-    DB_POOL_SIZE: true,
-    DB_CONNECT_TIMEOUT_MS: true,
-    DB_ACQUIRE_TIMEOUT_MS: true,
-    DB_OPERATION_TIMEOUT_MS: true,
-    MIGRATE_ON_START: true,
-    PRUNE_INTERVAL_SECONDS: true,
-  })
-  return databaseConfigOf(parseEnv(schema, source))
+  return databaseConfigOf(parseEnv(databaseEnvSchema, source))
 }
+
+/** The configuration the app is built from: the validated environment, grouped by concern. */
+function configOf(env: Env, keys: KeySet) {
+  return {
+    env: env.NODE_ENV,
+    host: env.HOST,
+    port: env.PORT,
+    logLevel: env.LOG_LEVEL,
+    webConcurrency: env.WEB_CONCURRENCY,
+    database: databaseConfigOf(env),
+    jwt: {
+      issuer: env.JWT_ISSUER,
+      audience: env.JWT_AUDIENCE,
+      keys,
+      jwksMaxAgeSeconds: env.JWKS_MAX_AGE_SECONDS,
+      clockToleranceSeconds: env.JWT_CLOCK_TOLERANCE_SECONDS,
+      accessTtlSeconds: env.ACCESS_TOKEN_TTL_SECONDS,
+      refreshTtlSeconds: env.REFRESH_TOKEN_TTL_SECONDS,
+      rememberMeTtlSeconds: env.REMEMBER_ME_TTL_SECONDS,
+      reuseGraceSeconds: env.REFRESH_REUSE_GRACE_SECONDS,
+      /** A refresh token unused for this long no longer refreshes: the login has gone idle. */
+      refreshIdleTimeoutSeconds: env.REFRESH_IDLE_TIMEOUT_SECONDS,
+    },
+    /** Entries in the verified-access-token cache; about 1 KB each. 0 turns the cache off. */
+    accessTokenCacheSize: env.ACCESS_TOKEN_CACHE_SIZE,
+    passwords: { bcryptCost: env.BCRYPT_COST, minScore: env.PASSWORD_MIN_SCORE },
+    limits: {
+      loginFailuresPerAccount: env.LOGIN_FAILURES_PER_ACCOUNT,
+      /** Failures per account from every address together: a short lock against many-address guessing. */
+      loginFailuresPerAccountAllIps: env.LOGIN_FAILURES_PER_ACCOUNT_ALL_IPS,
+      loginFailuresPerIp: env.LOGIN_FAILURES_PER_IP,
+      loginFailureWindowSeconds: env.LOGIN_FAILURE_WINDOW_SECONDS,
+      authRequestsPerMinute: env.AUTH_REQUESTS_PER_MINUTE,
+      /** Where the counters live; in process memory when unset (one instance only). */
+      redisUrl: env.REDIS_URL,
+    },
+    http: { corsOrigins: env.CORS_ORIGINS, cookieSecure: env.COOKIE_SECURE, trustProxy: parseTrustProxy(env.TRUST_PROXY) },
+  }
+}
+
+/** The whole configuration; its type is what configOf builds, so the shape is written once. */
+export type Config = ReturnType<typeof configOf>
 
 /**
  * Validates the whole environment once, at start-up. Every problem is reported together, so an operator
@@ -298,35 +282,5 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     }
   }
   if (problems.length > 0 || !keySet) throw new ConfigError(problems)
-
-  return {
-    env: env.NODE_ENV,
-    host: env.HOST,
-    port: env.PORT,
-    logLevel: env.LOG_LEVEL,
-    database: databaseConfigOf(env),
-    jwt: {
-      issuer: env.JWT_ISSUER,
-      audience: env.JWT_AUDIENCE,
-      keys: keySet,
-      jwksMaxAgeSeconds: env.JWKS_MAX_AGE_SECONDS,
-      clockToleranceSeconds: env.JWT_CLOCK_TOLERANCE_SECONDS,
-      accessTtlSeconds: env.ACCESS_TOKEN_TTL_SECONDS,
-      refreshTtlSeconds: env.REFRESH_TOKEN_TTL_SECONDS,
-      rememberMeTtlSeconds: env.REMEMBER_ME_TTL_SECONDS,
-      reuseGraceSeconds: env.REFRESH_REUSE_GRACE_SECONDS,
-      refreshIdleTimeoutSeconds: env.REFRESH_IDLE_TIMEOUT_SECONDS,
-    },
-    accessTokenCacheSize: env.ACCESS_TOKEN_CACHE_SIZE,
-    passwords: { bcryptCost: env.BCRYPT_COST, minScore: env.PASSWORD_MIN_SCORE },
-    limits: {
-      loginFailuresPerAccount: env.LOGIN_FAILURES_PER_ACCOUNT,
-      loginFailuresPerAccountAllIps: env.LOGIN_FAILURES_PER_ACCOUNT_ALL_IPS,
-      loginFailuresPerIp: env.LOGIN_FAILURES_PER_IP,
-      loginFailureWindowSeconds: env.LOGIN_FAILURE_WINDOW_SECONDS,
-      authRequestsPerMinute: env.AUTH_REQUESTS_PER_MINUTE,
-      redisUrl: env.REDIS_URL,
-    },
-    http: { corsOrigins: env.CORS_ORIGINS, cookieSecure: env.COOKIE_SECURE, trustProxy: parseTrustProxy(env.TRUST_PROXY) },
-  }
+  return configOf(env, keySet)
 }

@@ -1,14 +1,22 @@
 // One server process. For one process per core, see cluster.ts (npm run start:cluster).
 import cluster from 'node:cluster'
 import closeWithGrace from 'close-with-grace'
-import { buildApp } from './app.js'
+import { buildApp, REDACTED_PATHS } from './app.js'
 import { isConnectionSetupError } from './db/prisma-errors.js'
 import { loadConfigOrExit, migrateInBackgroundUntilDone } from './startup.js'
 
 const config = loadConfigOrExit()
 if (config.database.migrateOnStart) await migrateInBackgroundUntilDone(config, (line) => console.log(line))
 
-const app = await buildApp(config)
+// A person at a terminal reads lines, not JSON; production, CI and anything piped keep JSON.
+const pretty = config.env === 'development' && process.stdout.isTTY
+const app = await buildApp(config, {
+  logger: {
+    level: config.logLevel,
+    redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+    ...(pretty ? { transport: { target: 'pino-pretty', options: { translateTime: 'HH:MM:ss', ignore: 'pid,hostname' } } } : {}),
+  },
+})
 const closer = closeWithGrace(
   {
     delay: 10_000,
@@ -36,4 +44,5 @@ process.on('unhandledRejection', (reason) => {
   closer.close()
 })
 
-await app.listen({ host: config.host, port: config.port })
+const address = await app.listen({ host: config.host, port: config.port })
+app.log.info(`Listening on ${address}; interactive API docs at ${address}/docs`)

@@ -1,6 +1,6 @@
 import { ConfigError, loadConfig, loadDotEnv, type Config } from './config.js'
-import { migrateDatabase } from './db/migrate.js'
-import { MigrationError } from './db/migration-error.js'
+import { migrateDatabase } from './deploy/migrate.js'
+import { MigrationError } from './deploy/migration-error.js'
 
 /** Reads .env and the environment, or prints every configuration problem and exits 1. */
 export function loadConfigOrExit(): Config {
@@ -25,7 +25,7 @@ export async function migrateInBackgroundUntilDone(config: Config, log: (line: s
   let timer: NodeJS.Timeout | undefined
   const attempt = async (): Promise<void> => {
     try {
-      await migrateDatabase(config.database.url, { createDatabase: true, log })
+      await migrateDatabase(config.database.url, { createDatabase: true, schemaEngine: config.database.schemaEngineBinary, log })
     } catch (error) {
       if (error instanceof MigrationError) {
         console.error(error.message)

@@ -1,6 +1,6 @@
 import { createPublicKey, verify } from 'node:crypto'
 import t from 'tap'
-import { migrateDatabase } from '../src/db/migrate.js'
+import { migrateDatabase } from '../src/deploy/migrate.js'
 import { build } from './helpers/build.js'
 import { createTestDatabase } from './helpers/database.js'
 import { problemOf, session } from './helpers/http.js'

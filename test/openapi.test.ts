@@ -3,7 +3,7 @@ import { Validator } from '@seriousme/openapi-schema-validator'
 import openapiTS, { astToString } from 'openapi-typescript'
 import t from 'tap'
 import { parse } from 'yaml'
-import { renderOpenApi } from '../src/openapi/openapi-document.js'
+import { renderOpenApi } from '../scripts/openapi-document.js'
 import { OPENAPI_PATH } from './helpers/openapi-contract.js'
 
 const committed = readFileSync(OPENAPI_PATH, 'utf8')

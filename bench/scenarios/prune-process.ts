@@ -11,7 +11,7 @@ const PRUNED = /^Pruned (\d+) expired denylist row/m
 const thousands = (count: number) => Math.round(count).toLocaleString('en')
 
 /**
- * `npm run db:prune` as an operator runs it, `node dist/db/cli.js prune` (batches of 1,000, progress every
+ * `npm run db:prune` as an operator runs it, `node dist/deploy/cli.js prune` (batches of 1,000, progress every
  * 10,000 rows), in a process of its own against the bench database. Its time runs from the spawn to its
  * exit, Node.js start-up included: that is how long the server shares the database with it.
  */
@@ -40,7 +40,7 @@ export function startPrune(databaseUrl: string, expiredRows: number): Background
       const pruned = PRUNED.exec(stdout)
       if (code !== 0 || !pruned) {
         const said = stderr.trim() || stdout.trim().split('\n').at(-1) || 'no output'
-        reject(new Error(`the prune (node dist/db/cli.js prune) exited with ${signal ?? code}: ${said}`))
+        reject(new Error(`the prune (node dist/deploy/cli.js prune) exited with ${signal ?? code}: ${said}`))
         return
       }
       const rowsDeleted = Number(pruned[1])

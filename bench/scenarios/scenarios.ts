@@ -52,7 +52,7 @@ function pruneWork(options: BenchOptions): BackgroundWork {
   const ceiling = options.quick ? PRUNE_RUN_MAX_SECONDS.quick : PRUNE_RUN_MAX_SECONDS.full
   let slowest = 0
   return {
-    title: 'npm run db:prune (node dist/db/cli.js prune)',
+    title: 'npm run db:prune (node dist/deploy/cli.js prune)',
     maxSeconds: () =>
       slowest === 0 ? ceiling : Math.min(ceiling, Math.max(options.durationSeconds, Math.ceil(slowest * 1.5))),
     async start({ fx, databaseUrl }) {
@@ -161,7 +161,7 @@ export function scenarios(options: BenchOptions): Scenario[] {
   const { connections } = options
   const pruneRows = options.pruneRows.toLocaleString('en')
   const pruneNotes = [
-    'prune-during: each measured run starts together with `node dist/db/cli.js prune` and stops when it exits, ' +
+    'prune-during: each measured run starts together with `node dist/deploy/cli.js prune` and stops when it exits, ' +
       'so every latency in its row was measured while the prune ran; every run starts with the full count of ' +
       'expired rows (filled again after each prune), and the warm-up runs without the prune',
     ...(options.pruneRows < 1_000_000

@@ -6,7 +6,7 @@
 // channel. Build first: npm run build.
 import cluster from 'node:cluster'
 import { ConfigError, loadConfig } from '../../dist/config.js'
-import { migrateDatabase } from '../../dist/db/migrate.js'
+import { migrateDatabase } from '../../dist/deploy/migrate.js'
 
 function loadConfigOrExit() {
   try {

@@ -130,7 +130,7 @@ export function createAuthService(deps: AuthServiceDeps) {
   return {
     async register(input: { email: string; password: string }): Promise<PublicUser> {
       const email = normalizeEmail(input.email)
-      await strength.check(input.password, { field: 'body.password', context: personalWords(email) })
+      await strength.check(input.password, personalWords(email))
       const passwordHash = await passwords.hash(input.password)
       const user = await users.create({ id: uuidv7(), email, passwordHash })
       if (!user) throw new ProblemError('email_taken', 'An account with this email already exists')
@@ -221,7 +221,7 @@ export function createAuthService(deps: AuthServiceDeps) {
       if (!(await checkPassword(user.email, input.ip, input.currentPassword, user))) {
         throw new ProblemError('invalid_credentials', 'The current password is wrong')
       }
-      await strength.check(input.newPassword, { field: 'body.newPassword', context: personalWords(user.email) })
+      await strength.check(input.newPassword, personalWords(user.email))
       await users.replacePassword(user.id, await passwords.hash(input.newPassword))
     },
   }

@@ -1,4 +1,3 @@
-import { ProblemError } from '../errors/problem.js'
 import { createWorkerPool } from '../workers/worker-pool.js'
 
 /** What src/workers/password-strength-worker.mjs takes and gives back. */
@@ -25,6 +24,17 @@ export interface PasswordStrengthOptions {
  * English dictionaries. The estimate runs on one worker thread, never on the event loop; the first check
  * after an idle spell waits for the worker to start (a few hundred milliseconds).
  */
+/**
+ * A new password that is too easy to guess. The route that took the password decides which field of its
+ * request to blame (its `passwordField` config); the error handler turns this into 400 validation_failed.
+ */
+export class WeakPasswordError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'WeakPasswordError'
+  }
+}
+
 export function createPasswordStrengthChecker(options: PasswordStrengthOptions) {
   const pool = createWorkerPool<StrengthTask, StrengthResult>({
     worker: 'password-strength',
@@ -38,14 +48,13 @@ export function createPasswordStrengthChecker(options: PasswordStrengthOptions) 
   })
 
   return {
-    /** Throws 400 validation_failed, saying why, when `password` is too easy to guess. */
-    async check(password: string, { field, context }: { field: string; context: string[] }): Promise<void> {
+    /** Throws WeakPasswordError, saying why, when `password` is too easy to guess given `context`. */
+    async check(password: string, context: string[]): Promise<void> {
       if (options.minScore === 0) return
       const result = await pool.run({ password, userInputs: context })
       if (result.score >= options.minScore) return
       const why = [result.warning, ...result.suggestions].filter(Boolean).join(' ')
-      const message = `is too easy to guess${why ? `: ${why}` : ''}`
-      throw new ProblemError('validation_failed', `${field}: ${message}`, { errors: [{ path: field, message }] })
+      throw new WeakPasswordError(`is too easy to guess${why ? `: ${why}` : ''}`)
     },
     close: pool.close,
   }

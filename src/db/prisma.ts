@@ -5,8 +5,7 @@ import { PrismaClient } from '../generated/prisma/client.js'
 import type { Config } from '../config.js'
 import { poolConfigFromUrl } from './connection-options.js'
 import { isMissingTable } from './prisma-errors.js'
-import { MIGRATIONS_DIR } from './migrate.js'
-import { latestMigrationName } from './migration-files.js'
+import { latestMigrationName, MIGRATIONS_DIR } from '../deploy/migration-files.js'
 
 /** The database answers, but the newest migration this build ships is not applied (yet). */
 export class SchemaBehindError extends Error {
@@ -83,7 +82,7 @@ export interface Database {
    */
   transaction<T>(work: (tx: DbClient) => Promise<T>): Promise<T>
   /** Resolves when the database answers and is migrated, within the operation deadline; rejects otherwise. */
-  ping(): Promise<void>
+  checkReady(): Promise<void>
   close(): Promise<void>
 }
 
@@ -109,7 +108,7 @@ export function openDatabase(config: Config['database']): Database {
       const options = { maxWait: config.acquireTimeoutMs, timeout: config.operationTimeoutMs }
       return inFlight.track(withDeadline(prisma.$transaction(work, options), config.operationTimeoutMs))
     },
-    async ping() {
+    async checkReady() {
       // Ready means migrated, not just connected: the newest migration this build ships is recorded as
       // finished (by `prisma migrate deploy` or our applier, the same bookkeeping). A start-up migration
       // still running, or a deploy step not run yet, keeps the process out of the load balancer.

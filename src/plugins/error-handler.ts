@@ -1,7 +1,15 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { isDatabaseError } from '../db/prisma-errors.js'
+import { WeakPasswordError } from '../auth/password-strength.js'
 import { ProblemError, type FieldError, type ProblemCode } from '../errors/problem.js'
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The request field a WeakPasswordError of this route is about, e.g. body.newPassword. */
+    passwordField?: string
+  }
+}
 
 // Fastify's own client errors, by code, in our vocabulary.
 const FASTIFY_CODES: Record<string, [ProblemCode, string]> = {
@@ -36,8 +44,12 @@ function fieldErrors(validation: ValidationIssue[], context: string | undefined)
 }
 
 /** Maps anything thrown while handling a request to the one problem it should be shown as. */
-function toProblem(error: unknown): ProblemError {
+function toProblem(error: unknown, request: FastifyRequest): ProblemError {
   if (error instanceof ProblemError) return error
+  if (error instanceof WeakPasswordError) {
+    const path = request.routeOptions.config.passwordField ?? 'body'
+    return new ProblemError('validation_failed', `${path}: ${error.message}`, { errors: [{ path, message: error.message }] })
+  }
   const fastifyError = error as Partial<FastifyError> & { validation?: ValidationIssue[] }
 
   if (Array.isArray(fastifyError.validation)) {
@@ -77,7 +89,7 @@ function sendProblem(reply: FastifyReply, problem: ProblemError): FastifyReply {
 
 async function errorHandler(app: FastifyInstance) {
   app.setErrorHandler((error: unknown, request: FastifyRequest, reply: FastifyReply) => {
-    const problem = toProblem(error)
+    const problem = toProblem(error, request)
     if (problem.code === 'service_unavailable') {
       // Expected during an outage, and many at once: one short line each, no stack.
       request.log.warn({ code: problem.code, cause: (error as Error).message?.split('\n')[0] }, 'request refused: service unavailable')

@@ -9,6 +9,11 @@ declare module 'fastify' {
   }
 }
 
+/**
+ * Our own rather than @fastify/redis: that plugin holds start-up until Redis answers (its registration
+ * waits for 'ready' and fails at the plugin timeout), while this service must start, and keep limiting
+ * in process memory, with Redis down.
+ */
 async function redis(app: FastifyInstance, options: { url?: string }) {
   if (!options.url) {
     app.decorate('redis', undefined)

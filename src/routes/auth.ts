@@ -75,6 +75,7 @@ const authRoutes: FastifyPluginAsyncZod<AuthRoutesOptions> = async (app, options
   }
 
   app.post('/auth/register', {
+    config: { passwordField: 'body.password' },
     schema: {
       tags: ['auth'],
       summary: 'Create an account',

@@ -7,7 +7,7 @@ const status = z.object({ status: z.literal('ok') })
 
 export interface HealthOptions {
   /** Resolves when the database answers a trivial query. */
-  pingDatabase: () => Promise<void>
+  checkDatabaseReady: () => Promise<void>
 }
 
 const healthRoutes: FastifyPluginAsyncZod<HealthOptions> = async (app, options) => {
@@ -27,7 +27,7 @@ const healthRoutes: FastifyPluginAsyncZod<HealthOptions> = async (app, options) 
     },
     handler: async () => {
       try {
-        await options.pingDatabase()
+        await options.checkDatabaseReady()
       } catch (error) {
         const detail = error instanceof SchemaBehindError ? 'The database is not migrated yet' : 'The database is not reachable'
         throw new ProblemError('service_unavailable', detail, { retryAfterSeconds: 2 })

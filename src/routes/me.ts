@@ -25,6 +25,7 @@ const meRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.post('/me/password', {
     onRequest: [app.authenticate],
+    config: { passwordField: 'body.newPassword' },
     schema: {
       tags: ['account'],
       summary: 'Change the password; ends every login of the user (their refresh tokens are revoked)',

@@ -5,7 +5,8 @@ import { readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { promisify } from 'node:util'
 import t from 'tap'
-import { findSchemaEngine, openSession, PROJECT_ROOT } from '../../src/db/migrate.js'
+import { findSchemaEngine, openSession } from '../../src/deploy/migrate.js'
+import { PROJECT_ROOT } from '../../src/deploy/migration-files.js'
 import { build } from '../helpers/build.js'
 import { createTestDatabase, TEST_SERVER_URL, testDatabaseUrl } from '../helpers/database.js'
 import { post, refresh, session } from '../helpers/http.js'
@@ -16,7 +17,7 @@ const MIGRATIONS = readdirSync(path.join(PROJECT_ROOT, 'prisma', 'migrations'), 
   .filter((entry) => entry.isDirectory())
   .map((entry) => entry.name)
   .sort()
-const CLI = path.join(PROJECT_ROOT, 'src', 'db', 'cli.ts')
+const CLI = path.join(PROJECT_ROOT, 'src', 'deploy', 'cli.ts')
 
 /** Runs `db:<command>` from source, as an operator would, and returns its exit code and output. */
 async function cli(args: string[], databaseUrl: string) {
@@ -77,14 +78,14 @@ t.test('an unknown command or a bad resolve prints usage and exits 2', async (t)
 
 t.test('the schema engine is used when one is really there, never the offline stub', async (t) => {
   const stub = path.join(PROJECT_ROOT, 'scripts', 'schema-engine-unavailable.sh')
-  t.equal(findSchemaEngine({ PRISMA_SCHEMA_ENGINE_BINARY: stub }), undefined)
+  t.equal(findSchemaEngine(stub), undefined)
   const dir = t.testdir({ 'schema-engine': '#!/bin/sh\nexit 0\n' })
   const engine = path.join(dir, 'schema-engine')
   chmodSync(engine, 0o755)
-  t.equal(findSchemaEngine({ PRISMA_SCHEMA_ENGINE_BINARY: engine }), engine)
+  t.equal(findSchemaEngine(engine), engine)
   writeFileSync(engine, 'not executable')
   chmodSync(engine, 0o644)
-  t.equal(findSchemaEngine({ PRISMA_SCHEMA_ENGINE_BINARY: engine }), undefined, 'not executable: not usable')
+  t.equal(findSchemaEngine(engine), undefined, 'not executable: not usable')
 })
 
 /** The SQL block of the README's "Running on a MariaDB server" runbook, as statements. */

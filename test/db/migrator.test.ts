@@ -2,13 +2,13 @@ import { writeFileSync, mkdirSync } from 'node:fs'
 import path from 'node:path'
 import type { Connection } from 'mariadb'
 import t, { type Test } from 'tap'
-import { openSession, MIGRATIONS_DIR } from '../../src/db/migrate.js'
-import { checksumOf, readMigrations } from '../../src/db/migration-files.js'
-import { deployMigrations, migrationStatus, resolveMigration } from '../../src/db/migrator.js'
+import { openSession } from '../../src/deploy/migrate.js'
+import { checksumOf, MIGRATIONS_DIR, readMigrations } from '../../src/deploy/migration-files.js'
+import { deployMigrations, migrationStatus, resolveMigration } from '../../src/deploy/migrator.js'
 import { createTestDatabase } from '../helpers/database.js'
 
 // The table as Prisma's schema engine creates it on MySQL (prisma-engines, sql-schema-connector,
-// flavour/mysql.rs `create_migrations_table`), copied here independently of src/db/migrator.ts.
+// flavour/mysql.rs `create_migrations_table`), copied here independently of src/deploy/migrator.ts.
 const PRISMA_MIGRATIONS_DDL = `CREATE TABLE _prisma_migrations (
     id                      VARCHAR(36) PRIMARY KEY NOT NULL,
     checksum                VARCHAR(64) NOT NULL,
@@ -186,6 +186,14 @@ t.test('a database with tables but no migration history is refused (P3005), and 
 
   await resolveMigration(connection, await readMigrations(dir), { applied: '001_existing' })
   t.same((await deployMigrations(connection, await readMigrations(dir))).applied, ['002_new'])
+})
+
+t.test('a database holding only views counts as empty, as in Prisma (no P3005)', async (t) => {
+  const database = await createTestDatabase(t, { migrate: false })
+  const dir = migrationsDir(t, { '001_a': 'CREATE TABLE a (id INT PRIMARY KEY);' })
+  const connection = await session(t, database.url)
+  await connection.query('CREATE VIEW reporting AS SELECT 1 AS one')
+  t.same((await deployMigrations(connection, await readMigrations(dir))).applied, ['001_a'])
 })
 
 t.test('migrations written for another database are refused (P3019)', async (t) => {

@@ -6,7 +6,7 @@ import { createDenylistPruner, MAX_CLOCK_TOLERANCE_SECONDS } from '../../src/tok
 import { createRevokedTokenRepository } from '../../src/tokens/revoked-token-repository.js'
 import { ManualClock } from '../helpers/clock.js'
 import { createTestDatabase } from '../helpers/database.js'
-import { openSession } from '../../src/db/migrate.js'
+import { openSession } from '../../src/deploy/migrate.js'
 
 t.test('pruning deletes rows expired past any clock tolerance only, in batches, reporting progress', async (t) => {
   const database = await createTestDatabase(t)

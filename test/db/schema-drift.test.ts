@@ -2,8 +2,9 @@ import { readFile, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import t, { type Test } from 'tap'
 import type { Connection } from 'mariadb'
-import { openSession, PROJECT_ROOT } from '../../src/db/migrate.js'
-import { findSchemaDrift } from '../../src/db/schema-drift.js'
+import { openSession } from '../../src/deploy/migrate.js'
+import { PROJECT_ROOT } from '../../src/deploy/migration-files.js'
+import { findSchemaDrift } from '../helpers/schema-drift.js'
 import { createTestDatabase } from '../helpers/database.js'
 
 const SCHEMA = await readFile(path.join(PROJECT_ROOT, 'prisma', 'schema.prisma'), 'utf8')

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import path from 'node:path'
 import t from 'tap'
-import { PROJECT_ROOT } from '../../src/db/migrate.js'
+import { PROJECT_ROOT } from '../../src/deploy/migration-files.js'
 
 /**
  * SECURITY.md maps requirements to code and tests. Its evidence must exist: every file path it cites is a

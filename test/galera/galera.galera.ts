@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto'
 import t, { type Test } from 'tap'
-import { createDatabaseIfMissing, migrateDatabase } from '../../src/db/migrate.js'
+import { createDatabaseIfMissing, migrateDatabase } from '../../src/deploy/migrate.js'
 import { build, type TestApp } from '../helpers/build.js'
 import { ManualClock } from '../helpers/clock.js'
 import type { TestDatabase } from '../helpers/database.js'

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { createDatabaseIfMissing, migrateDatabase, openSession } from '../../src/db/migrate.js'
+import { createDatabaseIfMissing, migrateDatabase, openSession } from '../../src/deploy/migrate.js'
 import { TcpProxy } from './tcp-proxy.js'
 
 /** Where the tests' databases live; each test gets a database of its own on this server. */

@@ -3,7 +3,7 @@ import { createProxiedTestDatabase } from '../helpers/database.js'
 import { decodeJwt } from '../helpers/jwt.js'
 import { PASSWORD, uniqueEmail } from '../helpers/http.js'
 import { generateSigningKey, startServer } from '../helpers/server-process.js'
-import { openSession } from '../../src/db/migrate.js'
+import { openSession } from '../../src/deploy/migrate.js'
 
 const post = (url: string, body: object) =>
   fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })

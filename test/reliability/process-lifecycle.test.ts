@@ -3,7 +3,7 @@ import { createTestDatabase, testDatabaseUrl } from '../helpers/database.js'
 import { PASSWORD, uniqueEmail } from '../helpers/http.js'
 import { startServer, within } from '../helpers/server-process.js'
 import { TcpProxy } from '../helpers/tcp-proxy.js'
-import { openSession } from '../../src/db/migrate.js'
+import { openSession } from '../../src/deploy/migrate.js'
 
 const json = (url: string, body?: object, headers: Record<string, string> = {}) =>
   fetch(url, {

@@ -2,7 +2,12 @@ import { createHash } from 'node:crypto'
 import { readdirSync, type Dirent } from 'node:fs'
 import { readdir, readFile } from 'node:fs/promises'
 import path from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { MigrationError } from './migration-error.js'
+
+// src/deploy and dist/deploy sit at the same depth below the project root.
+export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url))
+export const MIGRATIONS_DIR = path.join(PROJECT_ROOT, 'prisma', 'migrations')
 
 export interface MigrationFile {
   name: string

@@ -1,15 +1,11 @@
 import { spawn } from 'node:child_process'
 import { accessSync, constants, readdirSync } from 'node:fs'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { createConnection, type Connection } from 'mariadb'
-import { databaseName, poolConfigFromUrl, serverUrl } from './connection-options.js'
-import { readMigrations } from './migration-files.js'
+import { databaseName, poolConfigFromUrl, serverUrl } from '../db/connection-options.js'
+import { MIGRATIONS_DIR, PROJECT_ROOT, readMigrations } from './migration-files.js'
 import { deployMigrations, resolveMigration, type DeployResult, type Resolution } from './migrator.js'
 
-// src/db and dist/db sit at the same depth below the project root.
-export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url))
-export const MIGRATIONS_DIR = path.join(PROJECT_ROOT, 'prisma', 'migrations')
 const STUB_ENGINE = 'schema-engine-unavailable.sh'
 
 const CONNECTION_LIMITS = { poolSize: 1, connectTimeoutMs: 5000, acquireTimeoutMs: 5000 }
@@ -34,10 +30,13 @@ export async function createDatabaseIfMissing(databaseUrl: string): Promise<bool
   }
 }
 
-/** The path of a usable Prisma schema engine, or undefined where none can be had (air-gapped hosts). */
-export function findSchemaEngine(env: NodeJS.ProcessEnv = process.env): string | undefined {
+/**
+ * The path of a usable Prisma schema engine, or undefined where none can be had (air-gapped hosts): the
+ * configured one (PRISMA_SCHEMA_ENGINE_BINARY, through config), else one Prisma downloaded.
+ */
+export function findSchemaEngine(configured?: string): string | undefined {
   const candidates: string[] = []
-  if (env.PRISMA_SCHEMA_ENGINE_BINARY) candidates.push(env.PRISMA_SCHEMA_ENGINE_BINARY)
+  if (configured) candidates.push(configured)
   const enginesDir = path.join(PROJECT_ROOT, 'node_modules', '@prisma', 'engines')
   try {
     for (const file of readdirSync(enginesDir)) if (file.startsWith('schema-engine')) candidates.push(path.join(enginesDir, file))
@@ -72,6 +71,8 @@ export interface MigrateOptions {
   log?: (line: string) => void
   /** Force the built-in applier even where Prisma's engine is present (tests). */
   builtIn?: boolean
+  /** A schema engine binary from configuration (PRISMA_SCHEMA_ENGINE_BINARY). */
+  schemaEngine?: string
 }
 
 /** Which tool did the work: Prisma's CLI with its schema engine, or the applier in this project. */
@@ -90,7 +91,7 @@ export async function migrateDatabase(
   if (options.createDatabase && (await createDatabaseIfMissing(databaseUrl))) {
     log(`Created database ${databaseName(databaseUrl)}`)
   }
-  const engine = options.builtIn ? undefined : findSchemaEngine()
+  const engine = options.builtIn ? undefined : findSchemaEngine(options.schemaEngine)
   if (engine) {
     log(`Migrating with prisma migrate deploy (schema engine: ${engine})`)
     await runPrisma(['migrate', 'deploy'], databaseUrl, engine)
@@ -116,10 +117,10 @@ export async function migrateDatabase(
 export async function resolveFailedMigration(
   databaseUrl: string,
   resolution: Resolution,
-  options: Pick<MigrateOptions, 'log' | 'builtIn'> = {},
+  options: Pick<MigrateOptions, 'log' | 'builtIn' | 'schemaEngine'> = {},
 ): Promise<MigratePath> {
   const log = options.log ?? (() => undefined)
-  const engine = options.builtIn ? undefined : findSchemaEngine()
+  const engine = options.builtIn ? undefined : findSchemaEngine(options.schemaEngine)
   const [flag, name] = 'rolledBack' in resolution ? ['--rolled-back', resolution.rolledBack] : ['--applied', resolution.applied]
   if (engine) {
     log(`Resolving with prisma migrate resolve (schema engine: ${engine})`)

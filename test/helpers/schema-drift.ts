@@ -86,7 +86,7 @@ function fieldDrift(model: Model, field: Field, columns: Map<string, DatabaseCol
   const problems: string[] = []
   const expected = expectedColumnType(field, enums)
   if (expected === undefined) {
-    problems.push(`${subject}: no known MySQL column type for ${describeFieldType(field)} (teach src/db/schema-drift.ts)`)
+    problems.push(`${subject}: no known MySQL column type for ${describeFieldType(field)} (teach test/helpers/schema-drift.ts)`)
   } else if (!columnTypesMatch(expected, column.type)) {
     problems.push(`${subject} is ${column.type}, expected ${expected}`)
   }

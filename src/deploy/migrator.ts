@@ -62,7 +62,8 @@ interface RecordRow {
 
 async function tableNames(connection: Connection): Promise<string[]> {
   const rows = await connection.query<{ name: string }[]>(
-    'SELECT TABLE_NAME AS name FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()',
+    // Base tables only, as Prisma's MySQL engine counts them: a database holding only views is "empty".
+    "SELECT TABLE_NAME AS name FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE = 'BASE TABLE'",
   )
   return rows.map((row) => row.name)
 }

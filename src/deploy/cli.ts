@@ -1,9 +1,9 @@
 import { parseArgs } from 'node:util'
 import { systemClock } from '../clock.js'
 import { ConfigError, loadDatabaseConfig, loadDotEnv, type Config } from '../config.js'
-import { openDatabase } from './prisma.js'
-import { MIGRATIONS_DIR, migrateDatabase, openSession, resolveFailedMigration } from './migrate.js'
-import { readMigrations } from './migration-files.js'
+import { openDatabase } from '../db/prisma.js'
+import { migrateDatabase, openSession, resolveFailedMigration } from './migrate.js'
+import { MIGRATIONS_DIR, readMigrations } from './migration-files.js'
 import { MigrationError } from './migration-error.js'
 import { migrationStatus } from './migrator.js'
 import { createRevokedTokenRepository } from '../tokens/revoked-token-repository.js'
@@ -22,8 +22,8 @@ const USAGE = `usage: node dist/db/cli.js <command>     (npm run db:<command> --
 /** Prints a URL with its password masked. */
 const safeUrl = (url: string) => url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@')
 
-async function migrate(databaseUrl: string, createDatabase: boolean): Promise<number> {
-  await migrateDatabase(databaseUrl, { createDatabase, log: (line) => console.log(line) })
+async function migrate(database: Config['database'], createDatabase: boolean): Promise<number> {
+  await migrateDatabase(database.url, { createDatabase, schemaEngine: database.schemaEngineBinary, log: (line) => console.log(line) })
   return 0
 }
 
@@ -91,7 +91,7 @@ async function main(): Promise<number> {
   const database = loadDatabaseConfig()
   switch (command) {
     case 'migrate':
-      return migrate(database.url, values['create-database'] ?? false)
+      return migrate(database, values['create-database'] ?? false)
     case 'check':
       return check(database.url)
     case 'prune': {
@@ -111,7 +111,10 @@ async function main(): Promise<number> {
         return 2
       }
       const resolution = rolledBack !== undefined ? { rolledBack } : { applied: applied as string }
-      await resolveFailedMigration(database.url, resolution, { log: (line) => console.log(line) })
+      await resolveFailedMigration(database.url, resolution, {
+        schemaEngine: database.schemaEngineBinary,
+        log: (line) => console.log(line),
+      })
       return 0
     }
     default:

@@ -1,6 +1,6 @@
 import { stringify } from 'yaml'
-import { buildApp } from '../app.js'
-import { loadConfig } from '../config.js'
+import { buildApp } from '../src/app.js'
+import { loadConfig } from '../src/config.js'
 
 /**
  * The OpenAPI document as YAML, generated from the route schemas of a real app instance. Deterministic:
