@@ -130,7 +130,8 @@ function parseVerifyKeys(text: string): VerificationKey[] {
   })
 }
 
-function generateEphemeral(algorithm: SigningAlgorithm): KeyObject | Buffer {
+/** A new key for `algorithm`: a private key, or an HS256 secret. */
+export function generateSigningMaterial(algorithm: SigningAlgorithm): KeyObject | Buffer {
   switch (algorithm) {
     case 'EdDSA':
       return generateKeyPairSync('ed25519').privateKey
@@ -158,7 +159,7 @@ export function loadKeySet(material: KeyMaterial): KeySet {
   let signingMaterial: KeyObject | Buffer | undefined
 
   try {
-    if (ephemeral) signingMaterial = generateEphemeral(material.algorithm)
+    if (ephemeral) signingMaterial = generateSigningMaterial(material.algorithm)
     else if (material.algorithm === 'HS256') signingMaterial = Buffer.from(configured)
     else signingMaterial = parsePrivateKey(configured)
   } catch (error) {

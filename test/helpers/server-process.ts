@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
-import { generateKeyPairSync, type KeyObject } from 'node:crypto'
+import type { KeyObject } from 'node:crypto'
 import net from 'node:net'
 import { fileURLToPath } from 'node:url'
-import { DEFAULT_SIGNING_ALGORITHM, type SigningAlgorithm } from '../../src/tokens/signing-keys.js'
+import { DEFAULT_SIGNING_ALGORITHM, generateSigningMaterial, type SigningAlgorithm } from '../../src/tokens/signing-keys.js'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 
@@ -15,24 +15,13 @@ export async function freePort(): Promise<number> {
   return port
 }
 
-function generatePrivateKey(algorithm: Exclude<SigningAlgorithm, 'HS256'>): KeyObject {
-  switch (algorithm) {
-    case 'EdDSA':
-      return generateKeyPairSync('ed25519').privateKey
-    case 'ES256':
-      return generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey
-    case 'RS256':
-      return generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey
-  }
-}
-
 /**
  * A signing key the test keeps, so tokens survive a restart of the server process: PEM (PKCS#8), of the
  * default JWT_ALGORITHM unless told otherwise.
  */
 export function generateSigningKey(algorithm: SigningAlgorithm = DEFAULT_SIGNING_ALGORITHM): string {
   if (algorithm === 'HS256') throw new Error('HS256 takes a secret, not a key pair')
-  return generatePrivateKey(algorithm).export({ format: 'pem', type: 'pkcs8' }).toString()
+  return (generateSigningMaterial(algorithm) as KeyObject).export({ format: 'pem', type: 'pkcs8' }).toString()
 }
 
 export interface ServerProcess {
