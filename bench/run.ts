@@ -202,3 +202,9 @@ if (results.length > 0) {
   log(`\nwrote ${written.map((file) => file.slice(RESULTS_DIR.length + 1)).join(', ')} in bench/results/`)
 }
 process.exitCode = exitCode
+// Everything this run opened is closed above. Should a dependency still hold the event loop open, say
+// what it is and exit rather than hang CI; the timer is unref'd, so a clean exit never waits for it.
+setTimeout(() => {
+  console.error(`bench: still open after the run, exiting anyway: ${process.getActiveResourcesInfo().join(', ')}`)
+  process.exit(exitCode)
+}, 5000).unref()

@@ -45,4 +45,4 @@ process.on('unhandledRejection', (reason) => {
 })
 
 const address = await app.listen({ host: config.host, port: config.port })
-app.log.info(`Listening on ${address}; interactive API docs at ${address}/docs`)
+app.log.info(`Interactive API docs at ${address}/docs`)
