@@ -1,6 +1,7 @@
 import type { Db, DbClient } from '../db/prisma.js'
 import type { RevocationReason, RevocationScope } from '../generated/prisma/enums.js'
 import { isUniqueViolation, isWriteConflict } from '../db/prisma-errors.js'
+import type { UserRecord } from '../users/user-repository.js'
 
 export interface Rotation {
   successorJti: string
@@ -12,6 +13,12 @@ export interface RevocationState {
   familyRevoked: boolean
   /** Set when this very token was already rotated. */
   rotation: Rotation | null
+}
+
+/** What a refresh reads before it rotates: the denylist rows of the token, and its user. */
+export interface RefreshState {
+  state: RevocationState
+  user: UserRecord | null
 }
 
 export interface RotationRecord {
@@ -37,6 +44,30 @@ const rotationOf = (row: RotationRow): Rotation | null =>
   row.scope === 'token' && row.successorJti ? { successorJti: row.successorJti, revokedAt: row.revokedAt } : null
 
 /** Every column of a row, as the raw statements write it (the column names are checked by test/db). */
+/** One row of the refresh read: the user's columns (null if gone) beside one denylist row (or none). */
+interface RefreshStateRow {
+  userId: string | null
+  email: string | null
+  passwordHash: string | null
+  role: UserRecord['role'] | null
+  createdAt: Date | null
+  sessionEpoch: bigint | number | null
+  revokedId: string | null
+  scope: RevocationScope | null
+  successorJti: string | null
+  revokedAt: Date | null
+}
+
+const stateFrom = (rows: (RotationRow & { id: string })[], jti: string): RevocationState => {
+  let familyRevoked = false
+  let rotation: Rotation | null = null
+  for (const row of rows) {
+    if (row.scope !== 'token') familyRevoked = true
+    else if (row.id === jti) rotation = rotationOf(row)
+  }
+  return { familyRevoked, rotation }
+}
+
 interface DenylistRow {
   id: string
   scope: RevocationScope
@@ -77,18 +108,38 @@ export function createRevokedTokenRepository(prisma: Db) {
   }
 
   return {
-    /** One primary-key read: the token's own row and its family's row. */
-    async stateOf(token: { jti: string; fid: string }, tx: DbClient = prisma): Promise<RevocationState> {
-      const rows = await tx.$queryRaw<(RotationRow & { id: string })[]>`
-        SELECT id, scope, successor_jti AS successorJti, revoked_at AS revokedAt
-        FROM revoked_tokens WHERE id IN (${token.jti}, ${token.fid})`
-      let familyRevoked = false
-      let rotation: Rotation | null = null
-      for (const row of rows) {
-        if (row.scope !== 'token') familyRevoked = true
-        else if (row.id === token.jti) rotation = rotationOf(row)
-      }
-      return { familyRevoked, rotation }
+    /**
+     * Primary-key reads of the token's own row, its family's row and its user (users.findById's columns),
+     * in one statement: one round trip and one consistent snapshot. Under refresh load each statement
+     * costs our CPU more than the database, and a refresh needs all three. The one-row probe keeps a row
+     * when neither the user nor a denylist row exists.
+     */
+    async refreshStateOf(token: { jti: string; fid: string; sub: string }, tx: DbClient = prisma): Promise<RefreshState> {
+      const rows = await tx.$queryRaw<RefreshStateRow[]>`
+        SELECT u.id AS userId, u.email, u.password_hash AS passwordHash, u.role, u.created_at AS createdAt,
+          u.session_epoch AS sessionEpoch,
+          r.id AS revokedId, r.scope, r.successor_jti AS successorJti, r.revoked_at AS revokedAt
+        FROM (SELECT 1 AS probe) AS one
+        LEFT JOIN users u ON u.id = ${token.sub}
+        LEFT JOIN revoked_tokens r ON r.id IN (${token.jti}, ${token.fid})`
+      const [first] = rows
+      const user: UserRecord | null =
+        first?.userId != null && first.email !== null && first.passwordHash !== null && first.role !== null && first.createdAt !== null
+          ? {
+              id: first.userId,
+              email: first.email,
+              passwordHash: first.passwordHash,
+              role: first.role,
+              createdAt: first.createdAt,
+              sessionEpoch: Number(first.sessionEpoch),
+            }
+          : null
+      const denylisted = rows.flatMap((row) =>
+        row.revokedId !== null && row.scope !== null && row.revokedAt !== null
+          ? [{ id: row.revokedId, scope: row.scope, successorJti: row.successorJti, revokedAt: row.revokedAt }]
+          : [],
+      )
+      return { state: stateFrom(denylisted, token.jti), user }
     },
 
     /**

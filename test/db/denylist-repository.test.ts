@@ -44,17 +44,18 @@ t.test('a duplicate insert returns false and leaves the first row as it was', as
   t.same(await revocations.findRotation(jti), { successorJti: first, revokedAt })
 })
 
-t.test('stateOf and findRotation read what the ORM wrote, Dates as UTC and scopes as strings', async (t) => {
+t.test('refreshStateOf and findRotation read what the ORM wrote, Dates as UTC and scopes as strings', async (t) => {
   const fid = randomUUID()
   const jti = randomUUID()
   const successorJti = randomUUID()
-  t.same(await revocations.stateOf({ jti, fid }), { familyRevoked: false, rotation: null }, 'no rows')
+  const stateOf = async (token: { jti: string; fid: string }) => (await revocations.refreshStateOf({ ...token, sub: userId })).state
+  t.same(await stateOf({ jti, fid }), { familyRevoked: false, rotation: null }, 'no rows')
   t.equal(await revocations.findRotation(jti), null)
 
   await prisma.revokedToken.createMany({
     data: [{ id: jti, scope: 'token', userId, reason: 'rotated', successorJti, revokedAt, expiresAt }],
   })
-  const state = await revocations.stateOf({ jti, fid })
+  const state = await stateOf({ jti, fid })
   t.same(state, { familyRevoked: false, rotation: { successorJti, revokedAt } })
   t.ok(state.rotation?.revokedAt instanceof Date, 'a Date, not a string')
   t.equal(state.rotation?.revokedAt.getTime(), revokedAt.getTime())
@@ -63,8 +64,8 @@ t.test('stateOf and findRotation read what the ORM wrote, Dates as UTC and scope
   await prisma.revokedToken.createMany({
     data: [{ id: fid, scope: 'family', userId, reason: 'logout', revokedAt, expiresAt }],
   })
-  t.same(await revocations.stateOf({ jti, fid }), { familyRevoked: true, rotation: { successorJti, revokedAt } })
-  t.same(await revocations.stateOf({ jti: randomUUID(), fid }), { familyRevoked: true, rotation: null })
+  t.same(await stateOf({ jti, fid }), { familyRevoked: true, rotation: { successorJti, revokedAt } })
+  t.same(await stateOf({ jti: randomUUID(), fid }), { familyRevoked: true, rotation: null })
 })
 
 t.test('revokeFamily writes a family row once; again is a no-op', async (t) => {
@@ -94,6 +95,26 @@ t.test('the statements run on a transaction client too, and roll back with it', 
     /roll back/,
   )
   t.equal(await revocations.findRotation(jti), null, 'gone after the rollback')
+})
+
+t.test('refreshStateOf reads the user as findById does, and without one, the denylist alone', async (t) => {
+  const fid = randomUUID()
+  const jti = randomUUID()
+  const read = await revocations.refreshStateOf({ jti, fid, sub: userId })
+  t.same(read, { state: { familyRevoked: false, rotation: null }, user: await users.findById(userId) })
+  t.equal(read.user?.sessionEpoch, 7)
+
+  await revocations.revokeFamily({ familyId: fid, userId, reason: 'logout', revokedAt, expiresAt })
+  const successorJti = randomUUID()
+  await revocations.recordRotation({ jti, userId, successorJti, revokedAt, expiresAt })
+  const both = await revocations.refreshStateOf({ jti, fid, sub: userId })
+  t.same(both.state, { familyRevoked: true, rotation: { successorJti, revokedAt } }, 'two denylist rows, one user')
+  t.same(both.user, read.user)
+
+  const gone = await revocations.refreshStateOf({ jti, fid, sub: randomUUID() })
+  t.same(gone, { state: { familyRevoked: true, rotation: { successorJti, revokedAt } }, user: null }, 'no user')
+  const nothing = await revocations.refreshStateOf({ jti: randomUUID(), fid: randomUUID(), sub: randomUUID() })
+  t.same(nothing, { state: { familyRevoked: false, rotation: null }, user: null }, 'neither')
 })
 
 t.test('findById and findByEmail return exactly what the ORM returns', async (t) => {
