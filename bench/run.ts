@@ -118,7 +118,10 @@ try {
     const algorithm = spec.algorithm ?? defaultAlgorithm
     const key = keyFor(algorithm)
     server = await timed(`start the bench server (${spec.title}, migrations on start)`, () =>
-      startServer({ ...serverEnv, ...spec.env, JWT_ALGORITHM: algorithm, JWT_PRIVATE_KEY: key.privateKeyPem }),
+      startServer(
+        { ...serverEnv, ...spec.env, JWT_ALGORITHM: algorithm, JWT_PRIVATE_KEY: key.privateKeyPem },
+        { cpuProfileDir: options.cpuProfileDir },
+      ),
     )
     db ??= await connect(urls.database)
     const { info } = server

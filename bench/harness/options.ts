@@ -15,6 +15,8 @@ export interface BenchOptions {
   /** Expired rows in revoked_tokens for the prune scenarios: 1,000,000 is the reliability target's size. */
   pruneRows: number
   keepDatabase: boolean
+  /** Where the server writes a V8 CPU profile (`node --cpu-prof`) when it stops; none without --cpu-prof. */
+  cpuProfileDir?: string
 }
 
 const USAGE = `usage: node --import tsx bench/run.ts [options]
@@ -23,6 +25,7 @@ const USAGE = `usage: node --import tsx bench/run.ts [options]
   --duration <seconds>  seconds per run (default 10, quick 2)
   --connections <n>     autocannon connections (default 50)
   --keep-database       leave the jwt_bench database and the Redis session keys behind for inspection
+  --cpu-prof <dir>      run each server under node --cpu-prof, writing its profile to <dir> when it stops
   --help`
 
 function parseArgsOrUsage(argv: string[]) {
@@ -35,6 +38,7 @@ function parseArgsOrUsage(argv: string[]) {
         duration: { type: 'string' },
         connections: { type: 'string' },
         'keep-database': { type: 'boolean', default: false },
+        'cpu-prof': { type: 'string' },
         help: { type: 'boolean', default: false },
       },
       strict: true,
@@ -67,5 +71,6 @@ export function parseOptions(argv: string[]): BenchOptions {
     denylistRows: quick ? 100_000 : 1_000_000,
     pruneRows: quick ? 100_000 : 1_000_000,
     keepDatabase: values['keep-database'],
+    cpuProfileDir: values['cpu-prof'],
   }
 }

@@ -12,6 +12,8 @@ export interface ServerInfo {
   audience: string
   /** Access-token cache entries, per process. */
   accessCacheSize: number
+  /** DB_POOL_SIZE: connections in the app's MariaDB pool, per process. */
+  dbPoolSize: number
   /** node:cluster workers behind the primary; 0 for a single process. */
   workers: number
 }
@@ -75,8 +77,10 @@ function waitForReady(child: ChildProcess): Promise<ServerInfo> {
 }
 
 /** Starts bench/server/server.mjs as its own process, never inside the process that generates load. */
-export async function startServer(env: Record<string, string>): Promise<RunningServer> {
-  const child = spawn(process.execPath, [SERVER_ENTRY], {
+export async function startServer(env: Record<string, string>, { cpuProfileDir }: { cpuProfileDir?: string } = {}): Promise<RunningServer> {
+  // A profile covers the server's whole life (setup included); the summary is read by self time.
+  const nodeArgs = cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(cpuProfileDir)}`] : []
+  const child = spawn(process.execPath, [...nodeArgs, SERVER_ENTRY], {
     cwd: PROJECT_ROOT,
     // Only what the server needs: nothing from the shell (a stray .env variable, NODE_OPTIONS=--import tsx)
     // should change what is measured.

@@ -35,7 +35,7 @@ export const mark = (target: TargetResult) => {
 export const targetText = (target: TargetResult) => target.target || 'none (information)'
 
 export const measured = (target: TargetResult) =>
-  target.value === undefined ? 'n/a' : target.unit === 'MB' ? `${num(target.value, 1)} MB` : num(target.value, 2)
+  target.value === undefined ? 'n/a' : target.unit === 'MB' ? `${num(target.value, 1)} MB` : target.unit === 'ms' ? `${num(target.value, 1)} ms` : num(target.value, 2)
 
 /** What the load alongside a scenario got: "alongside me-under-logins, POST /auth/login: 200 ×1,234, 503 ×0". */
 export function alongsideLine(result: ScenarioResult): string | undefined {

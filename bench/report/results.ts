@@ -52,7 +52,7 @@ export interface TargetResult {
   /** e.g. '≥ 0.70'; empty for a measure printed as information, with no target. */
   target: string
   value?: number
-  unit: 'ratio' | 'MB'
+  unit: 'ratio' | 'MB' | 'ms'
   pass?: boolean
   /** What the value was computed from, for readers who want to check. */
   detail: string

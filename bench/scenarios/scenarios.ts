@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os'
 import type { LoadRequest, LoadResult } from '../harness/load.js'
 import type { BenchOptions } from '../harness/options.js'
+import { measureCommitFloor } from './commit-floor.js'
 import { measureVerifyRate } from './crypto-verify.js'
 import { bearer, continuousStreams, get, postJson, rotated, split, type ContinuousStreams } from './plans.js'
 import { startPrune } from './prune-process.js'
@@ -250,6 +251,21 @@ export function scenarios(options: BenchOptions): Scenario[] {
       expectedStatuses: [200],
       beforeRun: ({ fx }) => fx.clearDenylist(),
       ...refreshLoad(),
+    },
+    {
+      kind: 'rate',
+      id: 'commit-floor',
+      group: 'refresh',
+      title: 'bare INSERT commits through the app pool (commits/s)',
+      server: 'single',
+      unit: 'commits/s',
+      notes: [
+        'commit-floor: bare single-row INSERTs (autocommit, the columns of a rotation row, into a scratch copy of ' +
+          "revoked_tokens) through a mariadb pool of the app's DB_POOL_SIZE, from as many callers as the HTTP " +
+          'scenarios have connections, in a process of its own while no load runs: the ceiling for refresh-empty',
+      ],
+      measure: ({ server, databaseUrl, options }, seconds) =>
+        measureCommitFloor({ databaseUrl, poolSize: server.info.dbPoolSize, callers: options.connections, seconds }),
     },
     {
       kind: 'http',

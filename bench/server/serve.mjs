@@ -34,5 +34,7 @@ export async function serve(config) {
     issuer: config.jwt.issuer,
     audience: config.jwt.audience,
     accessCacheSize: config.accessTokenCacheSize,
+    // The commit-floor scenario commits through a pool of the same size.
+    dbPoolSize: config.database.poolSize,
   }
 }

@@ -13,7 +13,7 @@ import type { PasswordStrengthChecker } from './password-strength.js'
 
 export interface AuthServiceDeps {
   users: Pick<UserRepository, 'findByEmail' | 'findById' | 'create' | 'replacePassword' | 'upgradePasswordHash' | 'bumpSessionEpoch'>
-  revocations: Pick<RevokedTokenRepository, 'stateOf' | 'recordRotation' | 'findRotation' | 'revokeFamily'>
+  revocations: Pick<RevokedTokenRepository, 'refreshStateOf' | 'recordRotation' | 'findRotation' | 'revokeFamily'>
   passwords: Pick<PasswordHasher, 'hash' | 'verify' | 'verifyDummy'>
   strength: Pick<PasswordStrengthChecker, 'check'>
   throttle: Pick<LoginThrottle, 'begin'>
@@ -173,7 +173,8 @@ export function createAuthService(deps: AuthServiceDeps) {
       if (nowMs - claims.iat * 1000 > lifetimes.refreshIdleTimeoutSeconds * 1000) {
         throw new ProblemError('token_expired', 'This login was not used for too long; log in again')
       }
-      const [state, user] = await Promise.all([revocations.stateOf(claims), users.findById(claims.sub)])
+      // The denylist rows and the user (its session epoch) in one round trip.
+      const { state, user } = await revocations.refreshStateOf(claims)
       if (state.familyRevoked) throw new ProblemError('token_revoked', 'This login has been ended')
       if (state.rotation) return replayOrReuse(claims, state.rotation, user, nowMs)
       const active = current(user, claims)

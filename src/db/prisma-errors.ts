@@ -1,8 +1,20 @@
 import { Prisma } from '../generated/prisma/client.js'
 
-/** True for Prisma's "unique constraint failed" (P2002): the row was already there. */
+/**
+ * The MySQL error number behind a failed raw statement: `$executeRaw` and `$queryRaw` fail with P2010
+ * ("raw query failed"), the driver adapter's error in `meta.driverAdapterError`, not with P2002/P2034.
+ */
+function rawQueryErrno(error: Prisma.PrismaClientKnownRequestError): number | undefined {
+  if (error.code !== 'P2010') return undefined
+  const cause = (error.meta?.driverAdapterError as { cause?: { originalCode?: unknown } } | undefined)?.cause
+  const code = Number(cause?.originalCode)
+  return Number.isInteger(code) ? code : undefined
+}
+
+/** True for "unique constraint failed" (P2002, or MySQL 1062 from a raw statement): the row was already there. */
 export function isUniqueViolation(error: unknown): boolean {
-  return error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002'
+  if (error instanceof Prisma.PrismaClientKnownRequestError) return error.code === 'P2002' || rawQueryErrno(error) === 1062
+  return typeof error === 'object' && error !== null && (error as { errno?: unknown }).errno === 1062
 }
 
 /**
@@ -11,7 +23,7 @@ export function isUniqueViolation(error: unknown): boolean {
  * inserts of one primary key on different nodes meet as this, not as a duplicate key.
  */
 export function isWriteConflict(error: unknown): boolean {
-  if (error instanceof Prisma.PrismaClientKnownRequestError) return error.code === 'P2034'
+  if (error instanceof Prisma.PrismaClientKnownRequestError) return error.code === 'P2034' || rawQueryErrno(error) === 1213
   return typeof error === 'object' && error !== null && (error as { errno?: unknown }).errno === 1213
 }
 

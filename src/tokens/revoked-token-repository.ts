@@ -1,7 +1,7 @@
-import type { Prisma } from '../generated/prisma/client.js'
-import type { Db } from '../db/prisma.js'
+import type { Db, DbClient } from '../db/prisma.js'
 import type { RevocationReason, RevocationScope } from '../generated/prisma/enums.js'
 import { isUniqueViolation, isWriteConflict } from '../db/prisma-errors.js'
+import type { UserRecord } from '../users/user-repository.js'
 
 export interface Rotation {
   successorJti: string
@@ -13,6 +13,12 @@ export interface RevocationState {
   familyRevoked: boolean
   /** Set when this very token was already rotated. */
   rotation: Rotation | null
+}
+
+/** What a refresh reads before it rotates: the denylist rows of the token, and its user. */
+export interface RefreshState {
+  state: RevocationState
+  user: UserRecord | null
 }
 
 export interface RotationRecord {
@@ -37,73 +43,129 @@ type RotationRow = { scope: RevocationScope; successorJti: string | null; revoke
 const rotationOf = (row: RotationRow): Rotation | null =>
   row.scope === 'token' && row.successorJti ? { successorJti: row.successorJti, revokedAt: row.revokedAt } : null
 
+/** Every column of a row, as the raw statements write it (the column names are checked by test/db). */
+/** One row of the refresh read: the user's columns (null if gone) beside one denylist row (or none). */
+interface RefreshStateRow {
+  userId: string | null
+  email: string | null
+  passwordHash: string | null
+  role: UserRecord['role'] | null
+  createdAt: Date | null
+  sessionEpoch: bigint | number | null
+  revokedId: string | null
+  scope: RevocationScope | null
+  successorJti: string | null
+  revokedAt: Date | null
+}
+
+const stateFrom = (rows: (RotationRow & { id: string })[], jti: string): RevocationState => {
+  let familyRevoked = false
+  let rotation: Rotation | null = null
+  for (const row of rows) {
+    if (row.scope !== 'token') familyRevoked = true
+    else if (row.id === jti) rotation = rotationOf(row)
+  }
+  return { familyRevoked, rotation }
+}
+
+interface DenylistRow {
+  id: string
+  scope: RevocationScope
+  userId: string
+  reason: RevocationReason
+  successorJti: string | null
+  revokedAt: Date
+  expiresAt: Date
+}
+
 /**
  * The refresh-token denylist (`revoked_tokens`): one token, or one family (a login). The only module that
  * reads or writes it. Every login of a user at once is the user's session epoch, not a row here.
+ *
+ * The statements on the refresh path are raw SQL through Prisma (`$queryRaw`/`$executeRaw`: tagged
+ * templates, bound parameters, the same client, deadline and pool): the ORM's query building cost ~0.8 ms
+ * of our CPU per `createMany` and ~0.13 ms per `findUnique`, more than the database spent on them (see
+ * bench/README.md, "Refresh and the commit floor"). The adapter reads DATETIME as UTC into a Date and
+ * writes a Date as UTC, exactly as the ORM does; ENUM columns come back as their strings.
  */
 export function createRevokedTokenRepository(prisma: Db) {
-  /**
-   * Inserts a row keyed on its primary key; false when a row with that id is already there. createMany,
-   * not create: on MySQL, create wraps INSERT and a read-back SELECT in a transaction (four round trips).
-   */
-  async function insertOnce(data: Prisma.RevokedTokenCreateManyInput): Promise<boolean> {
+  /** Inserts a row keyed on its primary key; false when a row with that id is already there. */
+  async function insertOnce(row: DenylistRow, tx: DbClient): Promise<boolean> {
     try {
-      await prisma.revokedToken.createMany({ data: [data] })
+      await tx.$executeRaw`INSERT INTO revoked_tokens (id, scope, user_id, reason, successor_jti, revoked_at, expires_at)
+        VALUES (${row.id}, ${row.scope}, ${row.userId}, ${row.reason}, ${row.successorJti}, ${row.revokedAt}, ${row.expiresAt})`
       return true
     } catch (error) {
       if (isUniqueViolation(error)) return false
       // Galera: the same key inserted on another node first fails ours with a write conflict, not a
       // duplicate. A conflict can also be on another key, so only a row now there means we lost the race.
       if (isWriteConflict(error)) {
-        const row = await prisma.revokedToken.findUnique({ where: { id: data.id }, select: { id: true } })
-        if (row) return false
+        const found = await tx.$queryRaw<{ id: string }[]>`SELECT id FROM revoked_tokens WHERE id = ${row.id}`
+        if (found.length > 0) return false
       }
       throw error
     }
   }
 
   return {
-    /** One primary-key read: the token's own row and its family's row. */
-    async stateOf(token: { jti: string; fid: string }): Promise<RevocationState> {
-      const rows = await prisma.revokedToken.findMany({
-        where: { id: { in: [token.jti, token.fid] } },
-        select: { id: true, scope: true, successorJti: true, revokedAt: true },
-      })
-      let familyRevoked = false
-      let rotation: Rotation | null = null
-      for (const row of rows) {
-        if (row.scope !== 'token') familyRevoked = true
-        else if (row.id === token.jti) rotation = rotationOf(row)
-      }
-      return { familyRevoked, rotation }
+    /**
+     * Primary-key reads of the token's own row, its family's row and its user (users.findById's columns),
+     * in one statement: one round trip and one consistent snapshot. Under refresh load each statement
+     * costs our CPU more than the database, and a refresh needs all three. The one-row probe keeps a row
+     * when neither the user nor a denylist row exists.
+     */
+    async refreshStateOf(token: { jti: string; fid: string; sub: string }, tx: DbClient = prisma): Promise<RefreshState> {
+      const rows = await tx.$queryRaw<RefreshStateRow[]>`
+        SELECT u.id AS userId, u.email, u.password_hash AS passwordHash, u.role, u.created_at AS createdAt,
+          u.session_epoch AS sessionEpoch,
+          r.id AS revokedId, r.scope, r.successor_jti AS successorJti, r.revoked_at AS revokedAt
+        FROM (SELECT 1 AS probe) AS one
+        LEFT JOIN users u ON u.id = ${token.sub}
+        LEFT JOIN revoked_tokens r ON r.id IN (${token.jti}, ${token.fid})`
+      const [first] = rows
+      const user: UserRecord | null =
+        first?.userId != null && first.email !== null && first.passwordHash !== null && first.role !== null && first.createdAt !== null
+          ? {
+              id: first.userId,
+              email: first.email,
+              passwordHash: first.passwordHash,
+              role: first.role,
+              createdAt: first.createdAt,
+              sessionEpoch: Number(first.sessionEpoch),
+            }
+          : null
+      const denylisted = rows.flatMap((row) =>
+        row.revokedId !== null && row.scope !== null && row.revokedAt !== null
+          ? [{ id: row.revokedId, scope: row.scope, successorJti: row.successorJti, revokedAt: row.revokedAt }]
+          : [],
+      )
+      return { state: stateFrom(denylisted, token.jti), user }
     },
 
     /**
      * Records that `jti` was rotated, keyed on its primary key: of any number of concurrent rotations of
      * one token, exactly one insert succeeds. Returns false when another request got there first.
      */
-    recordRotation(record: RotationRecord): Promise<boolean> {
-      const { jti, successorJti, ...rest } = record
-      return insertOnce({ id: jti, scope: 'token', reason: 'rotated', successorJti, ...rest })
+    recordRotation(record: RotationRecord, tx: DbClient = prisma): Promise<boolean> {
+      const { jti, ...rest } = record
+      return insertOnce({ id: jti, scope: 'token', reason: 'rotated', ...rest }, tx)
     },
 
-    async findRotation(jti: string): Promise<Rotation | null> {
-      const row = await prisma.revokedToken.findUnique({
-        where: { id: jti },
-        select: { scope: true, successorJti: true, revokedAt: true },
-      })
+    async findRotation(jti: string, tx: DbClient = prisma): Promise<Rotation | null> {
+      const [row] = await tx.$queryRaw<RotationRow[]>`
+        SELECT scope, successor_jti AS successorJti, revoked_at AS revokedAt FROM revoked_tokens WHERE id = ${jti}`
       return row ? rotationOf(row) : null
     },
 
     /** Revokes a whole family; revoking it again is a no-op. */
-    async revokeFamily(revocation: FamilyRevocation): Promise<void> {
+    async revokeFamily(revocation: FamilyRevocation, tx: DbClient = prisma): Promise<void> {
       const { familyId, ...rest } = revocation
-      await insertOnce({ id: familyId, scope: 'family', ...rest })
+      await insertOnce({ id: familyId, scope: 'family', successorJti: null, ...rest }, tx)
     },
 
     /** Deletes up to `limit` rows that expired before `before`; small batches keep each lock short. */
-    deleteExpiredBatch(before: Date, limit: number): Promise<number> {
-      return prisma.$executeRaw`DELETE FROM revoked_tokens WHERE expires_at < ${before} ORDER BY expires_at LIMIT ${limit}`
+    deleteExpiredBatch(before: Date, limit: number, tx: DbClient = prisma): Promise<number> {
+      return tx.$executeRaw`DELETE FROM revoked_tokens WHERE expires_at < ${before} ORDER BY expires_at LIMIT ${limit}`
     },
   }
 }

@@ -33,7 +33,7 @@ function serviceWith(passwords: AuthServiceDeps['passwords']) {
       upgradePasswordHash: async () => undefined,
       bumpSessionEpoch: async () => undefined,
     },
-    revocations: { stateOf: unused, recordRotation: unused, findRotation: unused, revokeFamily: unused },
+    revocations: { refreshStateOf: unused, recordRotation: unused, findRotation: unused, revokeFamily: unused },
     passwords,
     strength: { check: async () => undefined },
     throttle: { begin: async () => ({ succeeded: async () => undefined }) },
