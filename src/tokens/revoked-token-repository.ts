@@ -43,7 +43,6 @@ type RotationRow = { scope: RevocationScope; successorJti: string | null; revoke
 const rotationOf = (row: RotationRow): Rotation | null =>
   row.scope === 'token' && row.successorJti ? { successorJti: row.successorJti, revokedAt: row.revokedAt } : null
 
-/** Every column of a row, as the raw statements write it (the column names are checked by test/db). */
 /** One row of the refresh read: the user's columns (null if gone) beside one denylist row (or none). */
 interface RefreshStateRow {
   userId: string | null
@@ -68,6 +67,7 @@ const stateFrom = (rows: (RotationRow & { id: string })[], jti: string): Revocat
   return { familyRevoked, rotation }
 }
 
+/** Every column of a row, as the raw statements write it (the column names are checked by test/db). */
 interface DenylistRow {
   id: string
   scope: RevocationScope
