@@ -286,9 +286,10 @@ async function waitForLockWait(cluster: GaleraCluster, index: number): Promise<n
   const started = Date.now()
   try {
     while (Date.now() - started < 4000) {
-      // An autocommit insert waiting on a row lock is not listed in INNODB_TRX; the process list shows it.
+      // An autocommit insert waiting on a row lock is not listed in INNODB_TRX; the process list shows it
+      // (quoted or not: the repository writes raw SQL).
       const rows = await session.query<unknown[]>(
-        "SELECT 1 FROM information_schema.PROCESSLIST WHERE STATE = 'Update' AND INFO LIKE 'INSERT INTO `revoked_tokens`%'",
+        "SELECT 1 FROM information_schema.PROCESSLIST WHERE STATE = 'Update' AND INFO LIKE 'INSERT INTO%revoked_tokens%'",
       )
       if (rows.length > 0) return Date.now() - started
       await new Promise((resolve) => setTimeout(resolve, 10))
