@@ -4,7 +4,7 @@ import { performance } from 'node:perf_hooks'
 import { PROJECT_ROOT } from '../harness/paths.js'
 import type { BackgroundOutcome, BackgroundProcess } from './types.js'
 
-const CLI = path.join(PROJECT_ROOT, 'dist', 'db', 'cli.js')
+const CLI = path.join(PROJECT_ROOT, 'dist', 'deploy', 'cli.js')
 // The CLI's last line: "Pruned 1000000 expired denylist row(s)."
 const PRUNED = /^Pruned (\d+) expired denylist row/m
 

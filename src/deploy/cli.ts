@@ -9,7 +9,7 @@ import { migrationStatus } from './migrator.js'
 import { createRevokedTokenRepository } from '../tokens/revoked-token-repository.js'
 import { createDenylistPruner, PRUNE_BATCH_SIZE, PRUNE_PAUSE_MS } from '../tokens/denylist-pruner.js'
 
-const USAGE = `usage: node dist/db/cli.js <command>     (npm run db:<command> -- [options])
+const USAGE = `usage: node dist/deploy/cli.js <command>     (npm run db:<command> -- [options])
 
   migrate [--create-database]   apply pending migrations (prisma migrate deploy, or the built-in applier)
   check                         connect, print the server version and pending or failed migrations;
