@@ -9,6 +9,7 @@ import type { Config } from './config.js'
 import authenticate from './plugins/authenticate.js'
 import database from './plugins/database.js'
 import errorHandler from './plugins/error-handler.js'
+import mail from './plugins/mail.js'
 import openapi from './plugins/openapi.js'
 import { clientErrorHandler } from './plugins/client-errors.js'
 import pruneJob from './plugins/prune-job.js'
@@ -18,6 +19,7 @@ import security from './plugins/security.js'
 import { zodToFastJsonSerializer } from './plugins/serializer.js'
 import services from './plugins/services.js'
 import tokens from './plugins/tokens.js'
+import accountRoutes from './routes/account.js'
 import authRoutes from './routes/auth.js'
 import healthRoutes from './routes/health.js'
 import meRoutes from './routes/me.js'
@@ -85,6 +87,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   await app.register(redis, { url: config.limits.redisUrl })
   await app.register(tokens, { jwt: config.jwt, accessCacheSize: config.accessTokenCacheSize, clock })
   await app.register(authenticate)
+  await app.register(mail, { mail: config.mail, clock })
   await app.register(services, {
     config,
     clock,
@@ -98,6 +101,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   await app.register(async (auth) => {
     await auth.register(authRateLimit, { perMinute: config.limits.authRequestsPerMinute })
     await auth.register(authRoutes, { cookieSecure: config.http.cookieSecure })
+    await auth.register(accountRoutes)
   })
   await app.register(meRoutes)
   await app.register(wellKnownRoutes, { jwks: config.jwt.keys.jwks, maxAgeSeconds: config.jwt.jwksMaxAgeSeconds })

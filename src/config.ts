@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { z } from 'zod'
-import { MAX_CLOCK_TOLERANCE_SECONDS } from './tokens/denylist-pruner.js'
+import { MAX_CLOCK_TOLERANCE_SECONDS } from './tokens/claims.js'
 import {
   DEFAULT_SIGNING_ALGORITHM,
   KeySetError,
@@ -34,7 +34,22 @@ const databaseEnvSchema = z.object({
   PRISMA_SCHEMA_ENGINE_BINARY: z.string().optional(),
 })
 
+/** Mail delivery: what the server and `npm run mail:deliver` need. */
+const mailEnvFields = {
+  // Unset in development and tests: mails are written to the log instead (links included).
+  SMTP_URL: z.url({ protocol: /^smtps?$/, message: 'expected smtp://user:password@host:587 or smtps://…:465' }).optional(),
+  MAIL_FROM: z.string().min(3).max(254).default('jwt-auth-api <no-reply@localhost>'),
+  // The front end's base URL: links in mails point at its /verify-email, /reset-password and /confirm-email pages.
+  APP_URL: z.url({ protocol: /^https?$/, message: 'expected https://app.example.com' }).optional(),
+  MAIL_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(8),
+  // How often a server process looks for mail queued by others; 0 runs no delivery worker in the process.
+  MAIL_POLL_INTERVAL_MS: z.coerce.number().int().min(0).max(600_000).default(2000),
+}
+
+const mailEnvSchema = databaseEnvSchema.extend(mailEnvFields)
+
 const envSchema = databaseEnvSchema.extend({
+  ...mailEnvFields,
   HOST: z.string().min(1).default('127.0.0.1'),
   PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -77,6 +92,15 @@ const envSchema = databaseEnvSchema.extend({
 
   CORS_ORIGINS: list,
   COOKIE_SECURE: flag.default(true),
+
+  VERIFY_EMAIL_TTL_SECONDS: seconds(86_400, 60),
+  PASSWORD_RESET_TTL_SECONDS: seconds(1800, 60),
+  EMAIL_CHANGE_TTL_SECONDS: seconds(86_400, 60),
+  LOGIN_REQUIRES_VERIFIED_EMAIL: flag.default(false),
+  // Mails one address gets per flow (verification, reset, email change) and hour; more are dropped silently.
+  MAILS_PER_ADDRESS_PER_HOUR: z.coerce.number().int().min(1).max(100).default(3),
+  // Forgot-password and resend answer no sooner than this, whether or not the address has an account.
+  MAIL_REQUEST_MIN_RESPONSE_MS: z.coerce.number().int().min(0).max(5000).default(250),
 })
 
 type Env = z.infer<typeof envSchema>
@@ -184,6 +208,32 @@ const databaseConfigOf = (env: z.infer<typeof databaseEnvSchema>) => ({
   schemaEngineBinary: env.PRISMA_SCHEMA_ENGINE_BINARY,
 })
 
+const DEVELOPMENT_APP_URL = 'http://127.0.0.1:5173'
+
+const mailConfigOf = (env: z.infer<typeof mailEnvSchema>) => ({
+  smtpUrl: env.SMTP_URL,
+  from: env.MAIL_FROM,
+  appUrl: (env.APP_URL ?? DEVELOPMENT_APP_URL).replace(/\/+$/, ''),
+  maxAttempts: env.MAIL_MAX_ATTEMPTS,
+  pollIntervalMs: env.MAIL_POLL_INTERVAL_MS,
+})
+
+/** Production sends real mail to real links: both have to be configured, not defaulted. */
+function checkMail(env: z.infer<typeof mailEnvSchema>, problems: string[]) {
+  if (env.NODE_ENV !== 'production') return
+  if (!env.SMTP_URL) problems.push('SMTP_URL is required when NODE_ENV=production (smtp://user:password@host:587)')
+  if (!env.APP_URL) problems.push('APP_URL is required when NODE_ENV=production (the front end that opens the links in mails)')
+}
+
+/** The database and mail settings: what `npm run mail:deliver` needs, without requiring signing keys. */
+export function loadMailDeliveryConfig(source: NodeJS.ProcessEnv = process.env): Pick<Config, 'database' | 'mail'> {
+  const env = parseEnv(mailEnvSchema, source)
+  const problems: string[] = []
+  checkMail(env, problems)
+  if (problems.length > 0) throw new ConfigError(problems)
+  return { database: databaseConfigOf(env), mail: mailConfigOf(env) }
+}
+
 /** Only the database settings: what the db:* commands need, without requiring signing keys. */
 export function loadDatabaseConfig(source: NodeJS.ProcessEnv = process.env): Config['database'] {
   return databaseConfigOf(parseEnv(databaseEnvSchema, source))
@@ -225,6 +275,17 @@ function configOf(env: Env, keys: KeySet) {
       redisUrl: env.REDIS_URL,
     },
     http: { corsOrigins: env.CORS_ORIGINS, cookieSecure: env.COOKIE_SECURE, trustProxy: parseTrustProxy(env.TRUST_PROXY) },
+    mail: mailConfigOf(env),
+    account: {
+      loginRequiresVerifiedEmail: env.LOGIN_REQUIRES_VERIFIED_EMAIL,
+      linkTtlSeconds: {
+        verify_email: env.VERIFY_EMAIL_TTL_SECONDS,
+        password_reset: env.PASSWORD_RESET_TTL_SECONDS,
+        email_change: env.EMAIL_CHANGE_TTL_SECONDS,
+      },
+      mailsPerAddressPerHour: env.MAILS_PER_ADDRESS_PER_HOUR,
+      mailRequestMinResponseMs: env.MAIL_REQUEST_MIN_RESPONSE_MS,
+    },
   }
 }
 
@@ -240,6 +301,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
 
   const problems: string[] = []
   const keys = checkKeys(env, problems)
+  checkMail(env, problems)
   // NIST SP 800-63B (AAL1): re-authenticate at least every 30 days, whatever the user does.
   if (env.REMEMBER_ME_TTL_SECONDS > 2_592_000) {
     problems.push('REMEMBER_ME_TTL_SECONDS must be at most 2592000 (30 days)')

@@ -10,14 +10,14 @@ t.test('GET /me', async (t) => {
   t.test('answers from the token claims', async (t) => {
     const response = await me(app, tokens.accessToken)
     t.equal(response.statusCode, 200)
-    t.same(response.json(), { id: user.id, email: user.email, role: 'user' })
+    t.same(response.json(), { id: user.id, email: user.email, role: 'user', emailVerified: false })
   })
 
   t.test('the access token carries the documented claims and header', async (t) => {
     const { header, payload } = decodeJwt(tokens.accessToken)
     t.match(header, { alg: 'RS256', typ: 'at+jwt', kid: config.jwt.keys.signing.kid })
-    t.same(Object.keys(payload).sort(), ['aud', 'email', 'exp', 'iat', 'iss', 'jti', 'role', 'sub'])
-    t.match(payload, { sub: user.id, email: user.email, role: 'user', iss: config.jwt.issuer, aud: config.jwt.audience })
+    t.same(Object.keys(payload).sort(), ['aud', 'email', 'email_verified', 'exp', 'iat', 'iss', 'jti', 'role', 'sub'])
+    t.match(payload, { sub: user.id, email: user.email, role: 'user', email_verified: false, iss: config.jwt.issuer, aud: config.jwt.audience })
     t.equal(Number(payload.exp) - Number(payload.iat), config.jwt.accessTtlSeconds)
   })
 

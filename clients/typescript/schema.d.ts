@@ -13,7 +13,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Create an account */
+        /** Create an account; a verification link is mailed to the address */
         post: {
             parameters: {
                 query?: never;
@@ -348,6 +348,34 @@ export interface paths {
                              * @enum {string}
                              */
                             code: "invalid_credentials";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Problem (RFC 9457): email_unverified (the email address is not verified) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 403;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "email_unverified";
                             /** @description For validation_failed: every field that is wrong */
                             errors?: {
                                 /** @description Where: body.<field>, querystring, headers... */
@@ -1267,6 +1295,1098 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/auth/verify-email": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Confirm the address with the token of a verification link */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description The token from the link (after #token=) */
+                        token: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["User"];
+                    };
+                };
+                /** @description Problem (RFC 9457): validation_failed (the request is not valid), link_invalid (the link is not valid), link_expired (the link has expired) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 400;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "validation_failed" | "link_invalid" | "link_expired";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Problem (RFC 9457): payload_too_large (the request body is too large) */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 413;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "payload_too_large";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Problem (RFC 9457): unsupported_media_type (the request body must be json) */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 415;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "unsupported_media_type";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Problem (RFC 9457): rate_limited (too many requests) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 429;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "rate_limited";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Problem (RFC 9457): internal_error (internal server error) */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 500;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "internal_error";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Problem (RFC 9457): service_unavailable (the service is temporarily unavailable) */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 503;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "service_unavailable";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/verify-email/resend": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Mail a new verification link (the same answer for every address) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /**
+                         * @description Trimmed and compared lower-cased
+                         * @example ada@example.com
+                         */
+                        email: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description 202 */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Accepted"];
+                    };
+                };
+                /** @description Problem (RFC 9457): validation_failed (the request is not valid) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 400;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "validation_failed";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Problem (RFC 9457): payload_too_large (the request body is too large) */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 413;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "payload_too_large";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Problem (RFC 9457): unsupported_media_type (the request body must be json) */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 415;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "unsupported_media_type";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Problem (RFC 9457): rate_limited (too many requests) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 429;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "rate_limited";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Problem (RFC 9457): internal_error (internal server error) */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 500;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "internal_error";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Problem (RFC 9457): service_unavailable (the service is temporarily unavailable) */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 503;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "service_unavailable";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/password/forgot": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Mail a password reset link (the same answer for every address) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /**
+                         * @description Trimmed and compared lower-cased
+                         * @example ada@example.com
+                         */
+                        email: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description 202 */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Accepted"];
+                    };
+                };
+                /** @description Problem (RFC 9457): validation_failed (the request is not valid) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 400;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "validation_failed";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Problem (RFC 9457): payload_too_large (the request body is too large) */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 413;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "payload_too_large";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Problem (RFC 9457): unsupported_media_type (the request body must be json) */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 415;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "unsupported_media_type";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Problem (RFC 9457): rate_limited (too many requests) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 429;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "rate_limited";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Problem (RFC 9457): internal_error (internal server error) */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 500;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "internal_error";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Problem (RFC 9457): service_unavailable (the service is temporarily unavailable) */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 503;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "service_unavailable";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/password/reset": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Set a new password with the token of a reset link; ends every login of the user */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description The token from the link (after #token=) */
+                        token: string;
+                        /**
+                         * @description 8 to 1024 characters, any Unicode; every character counts (no 72-byte truncation). Common or easily guessed passwords are refused with the reason.
+                         * @example correct horse battery staple
+                         */
+                        newPassword: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Changed. Every refresh token of the user is revoked; log in with the new password. */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Problem (RFC 9457): validation_failed (the request is not valid), link_invalid (the link is not valid), link_expired (the link has expired) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 400;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "validation_failed" | "link_invalid" | "link_expired";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Problem (RFC 9457): payload_too_large (the request body is too large) */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 413;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "payload_too_large";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Problem (RFC 9457): unsupported_media_type (the request body must be json) */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 415;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "unsupported_media_type";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Problem (RFC 9457): rate_limited (too many requests) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 429;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "rate_limited";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Problem (RFC 9457): internal_error (internal server error) */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 500;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "internal_error";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Problem (RFC 9457): service_unavailable (the service is temporarily unavailable) */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 503;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "service_unavailable";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/email/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Move the account to the new address with the token of an email-change link */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description The token from the link (after #token=) */
+                        token: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["User"];
+                    };
+                };
+                /** @description Problem (RFC 9457): validation_failed (the request is not valid), link_invalid (the link is not valid), link_expired (the link has expired) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 400;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "validation_failed" | "link_invalid" | "link_expired";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Problem (RFC 9457): email_taken (the email is already registered) */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 409;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "email_taken";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Problem (RFC 9457): payload_too_large (the request body is too large) */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 413;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "payload_too_large";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Problem (RFC 9457): unsupported_media_type (the request body must be json) */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 415;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "unsupported_media_type";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Problem (RFC 9457): rate_limited (too many requests) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 429;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "rate_limited";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Problem (RFC 9457): internal_error (internal server error) */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 500;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "internal_error";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Problem (RFC 9457): service_unavailable (the service is temporarily unavailable) */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 503;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "service_unavailable";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/me": {
         parameters: {
             query?: never;
@@ -1353,7 +2473,227 @@ export interface paths {
         };
         put?: never;
         post?: never;
-        delete?: never;
+        /** Delete the account and everything that belongs to it; its refresh tokens stop working at once */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        password: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Deleted. Access tokens already issued stay valid until they expire. */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Problem (RFC 9457): validation_failed (the request is not valid) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 400;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "validation_failed";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Problem (RFC 9457): token_missing (no token was sent), token_invalid (the token is not valid), token_expired (the token has expired), token_revoked (the token has been revoked), invalid_credentials (email or password is wrong) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 401;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "token_missing" | "token_invalid" | "token_expired" | "token_revoked" | "invalid_credentials";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Problem (RFC 9457): payload_too_large (the request body is too large) */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 413;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "payload_too_large";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Problem (RFC 9457): unsupported_media_type (the request body must be json) */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 415;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "unsupported_media_type";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Problem (RFC 9457): rate_limited (too many requests) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 429;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "rate_limited";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Problem (RFC 9457): internal_error (internal server error) */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 500;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "internal_error";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Problem (RFC 9457): service_unavailable (the service is temporarily unavailable) */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 503;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "service_unavailable";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
         options?: never;
         head?: never;
         patch?: never;
@@ -1443,6 +2783,277 @@ export interface paths {
                              * @enum {string}
                              */
                             code: "token_missing" | "token_invalid" | "token_expired" | "token_revoked" | "invalid_credentials";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Problem (RFC 9457): payload_too_large (the request body is too large) */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 413;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "payload_too_large";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Problem (RFC 9457): unsupported_media_type (the request body must be json) */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 415;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "unsupported_media_type";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Problem (RFC 9457): rate_limited (too many requests) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 429;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "rate_limited";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Problem (RFC 9457): internal_error (internal server error) */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 500;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "internal_error";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Problem (RFC 9457): service_unavailable (the service is temporarily unavailable) */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 503;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "service_unavailable";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/me/email": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Change the address: a confirmation link goes to the new one, a notice to the current one */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /**
+                         * @description Trimmed and compared lower-cased
+                         * @example ada@example.com
+                         */
+                        newEmail: string;
+                        currentPassword: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description 202 */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Accepted"];
+                    };
+                };
+                /** @description Problem (RFC 9457): validation_failed (the request is not valid) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 400;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "validation_failed";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Problem (RFC 9457): token_missing (no token was sent), token_invalid (the token is not valid), token_expired (the token has expired), token_revoked (the token has been revoked), invalid_credentials (email or password is wrong) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 401;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "token_missing" | "token_invalid" | "token_expired" | "token_revoked" | "invalid_credentials";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Problem (RFC 9457): email_taken (the email is already registered) */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 409;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "email_taken";
                             /** @description For validation_failed: every field that is wrong */
                             errors?: {
                                 /** @description Where: body.<field>, querystring, headers... */
@@ -1778,6 +3389,12 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** @description The request was taken; the same answer whether or not the address has an account */
+        Accepted: {
+            /** @constant */
+            status: "accepted";
+            detail: string;
+        };
         User: {
             /** @example 0193a1c2-7b7e-7cc1-9d1e-2f0a5c1e7b10 */
             id: string;
@@ -1785,6 +3402,8 @@ export interface components {
             email: string;
             /** @enum {string} */
             role: "user" | "admin";
+            /** @description The user opened a link mailed to this address */
+            emailVerified: boolean;
             /**
              * Format: date-time
              * @example 2026-11-25T09:00:00.000Z
@@ -1797,6 +3416,7 @@ export interface components {
             email: string;
             /** @enum {string} */
             role: "user" | "admin";
+            emailVerified: boolean;
         };
         TokenResponse: {
             /** @constant */

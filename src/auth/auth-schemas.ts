@@ -23,6 +23,23 @@ const passwordSchema = z
 
 export const credentialsSchema = z.strictObject({ email: emailSchema, password: passwordSchema })
 
+/** A link token as the front end read it from the link's fragment; its shape is checked by the service. */
+const linkTokenSchema = z.string().min(1).max(256).meta({ description: 'The token from the link (after #token=)' })
+
+export const linkTokenBodySchema = z.strictObject({ token: linkTokenSchema })
+
+export const emailBodySchema = z.strictObject({ email: emailSchema })
+
+export const passwordResetSchema = z.strictObject({ token: linkTokenSchema, newPassword: passwordSchema })
+
+export const emailChangeSchema = z.strictObject({ newEmail: emailSchema, currentPassword: z.string().min(1).max(4096) })
+
+export const accountDeletionSchema = z.strictObject({ password: z.string().min(1).max(4096) })
+
+export const acceptedSchema = z
+  .object({ status: z.literal('accepted'), detail: z.string() })
+  .meta({ id: 'Accepted', description: 'The request was taken; the same answer whether or not the address has an account' })
+
 export const passwordChangeSchema = z.strictObject({
   currentPassword: z.string().min(1).max(4096),
   newPassword: passwordSchema,
@@ -58,12 +75,13 @@ export const userSchema = z
     id: z.string().meta({ example: '0193a1c2-7b7e-7cc1-9d1e-2f0a5c1e7b10' }),
     email: z.string().meta({ example: 'ada@example.com' }),
     role: z.enum(['user', 'admin']),
+    emailVerified: z.boolean().meta({ description: 'The user opened a link mailed to this address' }),
     createdAt: z.iso.datetime().meta({ example: '2026-11-25T09:00:00.000Z' }),
   })
   .meta({ id: 'User' })
 
 export const meSchema = z
-  .object({ id: z.string(), email: z.string(), role: z.enum(['user', 'admin']) })
+  .object({ id: z.string(), email: z.string(), role: z.enum(['user', 'admin']), emailVerified: z.boolean() })
   .meta({ id: 'Me', description: 'Read from the access token claims; no database call' })
 
 export const tokenResponseSchema = z

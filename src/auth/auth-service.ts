@@ -2,21 +2,18 @@ import { randomUUID } from 'node:crypto'
 import { v7 as uuidv7 } from 'uuid'
 import type { Clock } from '../clock.js'
 import { ProblemError } from '../errors/problem.js'
-import type { RefreshClaims, Role } from '../tokens/claims.js'
+import type { RefreshClaims } from '../tokens/claims.js'
 import type { RevokedTokenRepository, Rotation } from '../tokens/revoked-token-repository.js'
 import type { TokenIssuer } from '../tokens/token-issuer.js'
 import type { TokenVerifier } from '../tokens/token-verifier.js'
+import { normalizeEmail } from '../users/email-address.js'
 import type { UserRecord, UserRepository } from '../users/user-repository.js'
-import type { LoginThrottle } from './login-throttle.js'
-import type { PasswordHasher } from './password-hasher.js'
-import type { PasswordStrengthChecker } from './password-strength.js'
+import type { PasswordCheck } from './password-check.js'
 
 export interface AuthServiceDeps {
-  users: Pick<UserRepository, 'findByEmail' | 'findById' | 'create' | 'replacePassword' | 'upgradePasswordHash' | 'bumpSessionEpoch'>
+  users: Pick<UserRepository, 'findByEmail' | 'bumpSessionEpoch'>
   revocations: Pick<RevokedTokenRepository, 'refreshStateOf' | 'recordRotation' | 'findRotation' | 'revokeFamily'>
-  passwords: Pick<PasswordHasher, 'hash' | 'verify' | 'verifyDummy'>
-  strength: Pick<PasswordStrengthChecker, 'check'>
-  throttle: Pick<LoginThrottle, 'begin'>
+  checkPassword: PasswordCheck
   issuer: TokenIssuer
   verifier: Pick<TokenVerifier, 'verifyRefresh'>
   clock: Clock
@@ -26,13 +23,8 @@ export interface AuthServiceDeps {
     reuseGraceSeconds: number
     refreshIdleTimeoutSeconds: number
   }
-}
-
-export interface PublicUser {
-  id: string
-  email: string
-  role: Role
-  createdAt: Date
+  /** A correct password for an unverified address is refused (403) instead of logging in. */
+  loginRequiresVerifiedEmail: boolean
 }
 
 /** What a login or a refresh hands the client. */
@@ -46,20 +38,11 @@ export interface Session {
   rememberMe: boolean
 }
 
-const normalizeEmail = (email: string) => email.trim().toLowerCase()
-
-const publicUser = (user: UserRecord): PublicUser => ({
-  id: user.id,
-  email: user.email,
-  role: user.role,
-  createdAt: user.createdAt,
-})
-
 export function createAuthService(deps: AuthServiceDeps) {
-  const { users, revocations, passwords, strength, throttle, issuer, verifier, clock, lifetimes } = deps
+  const { users, revocations, checkPassword, issuer, verifier, clock, lifetimes } = deps
   const graceMs = lifetimes.reuseGraceSeconds * 1000
 
-  function sessionFor(user: Pick<UserRecord, 'id' | 'email' | 'role'>, refresh: RefreshClaims, nowMs: number): Session {
+  function sessionFor(user: UserRecord, refresh: RefreshClaims, nowMs: number): Session {
     const access = issuer.issueAccess(user)
     return {
       accessToken: access.token,
@@ -106,42 +89,16 @@ export function createAuthService(deps: AuthServiceDeps) {
     throw new ProblemError('token_reused', 'This refresh token was already used; the login has been ended everywhere it was used')
   }
 
-  /** The email and its local part: a password made of them is easy to guess for this account. */
-  const personalWords = (email: string) => [email, email.split('@')[0] ?? email]
-
-  /**
-   * Checks a password against a stored hash under the login limits of (email, ip). The attempt is paid
-   * for before any bcrypt work, so a blocked client costs nothing and concurrent guesses cannot overrun
-   * the limit; a correct password is refunded.
-   */
-  async function checkPassword(email: string, ip: string, password: string, user: UserRecord | null): Promise<boolean> {
-    const attempt = await throttle.begin(email, ip)
-    if (!user) {
-      await passwords.verifyDummy(password)
-      return false
-    }
-    const { ok, needsRehash } = await passwords.verify(password, user.passwordHash)
-    if (!ok) return false
-    await attempt.succeeded()
-    if (needsRehash) await users.upgradePasswordHash(user.id, user.passwordHash, await passwords.hash(password))
-    return true
-  }
-
   return {
-    async register(input: { email: string; password: string }): Promise<PublicUser> {
-      const email = normalizeEmail(input.email)
-      await strength.check(input.password, personalWords(email))
-      const passwordHash = await passwords.hash(input.password)
-      const user = await users.create({ id: uuidv7(), email, passwordHash })
-      if (!user) throw new ProblemError('email_taken', 'An account with this email already exists')
-      return publicUser(user)
-    },
-
     async login(input: { email: string; password: string; rememberMe: boolean; ip: string }): Promise<Session> {
       const email = normalizeEmail(input.email)
       const user = await users.findByEmail(email)
       if (!(await checkPassword(email, input.ip, input.password, user)) || !user) {
         throw new ProblemError('invalid_credentials', 'Email or password is wrong')
+      }
+      // Only after the password: the answer tells nothing to someone who does not know it.
+      if (deps.loginRequiresVerifiedEmail && user.emailVerifiedAt === null) {
+        throw new ProblemError('email_unverified', 'Confirm your email address first: open the link we mailed you, or ask for a new one')
       }
 
       const nowMs = clock.now()
@@ -210,20 +167,6 @@ export function createAuthService(deps: AuthServiceDeps) {
      */
     logoutAll(userId: string): Promise<void> {
       return users.bumpSessionEpoch(userId)
-    },
-
-    /**
-     * Replaces the password after checking the current one (under the same login limits as login) and
-     * ends every login of the user in the same statement (ASVS 5 V6 / V7: sessions end when the password
-     * changes). Access tokens already issued stay valid until they expire, as always.
-     */
-    async changePassword(input: { userId: string; currentPassword: string; newPassword: string; ip: string }): Promise<void> {
-      const user = existing(await users.findById(input.userId))
-      if (!(await checkPassword(user.email, input.ip, input.currentPassword, user))) {
-        throw new ProblemError('invalid_credentials', 'The current password is wrong')
-      }
-      await strength.check(input.newPassword, personalWords(user.email))
-      await users.replacePassword(user.id, await passwords.hash(input.newPassword))
     },
   }
 }

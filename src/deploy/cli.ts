@@ -7,7 +7,9 @@ import { MIGRATIONS_DIR, readMigrations } from './migration-files.js'
 import { MigrationError } from './migration-error.js'
 import { migrationStatus } from './migrator.js'
 import { createRevokedTokenRepository } from '../tokens/revoked-token-repository.js'
-import { createDenylistPruner, PRUNE_BATCH_SIZE, PRUNE_PAUSE_MS } from '../tokens/denylist-pruner.js'
+import { createAccountLinkRepository } from '../account/account-link-repository.js'
+import { createMailOutboxRepository } from '../mail/mail-outbox-repository.js'
+import { createPruner, PRUNE_BATCH_SIZE, PRUNE_PAUSE_MS, pruneTablesOf } from '../maintenance/pruner.js'
 
 const USAGE = `usage: node dist/deploy/cli.js <command>     (npm run db:<command> -- [options])
 
@@ -16,7 +18,7 @@ const USAGE = `usage: node dist/deploy/cli.js <command>     (npm run db:<command
                                 exits 1 when the database is unreachable or behind
   resolve --rolled-back NAME    after repairing a failed migration by hand: let the next deploy retry it
   resolve --applied NAME        ... or record it as applied (you completed it by hand)
-  prune [--batch-size N]        delete expired denylist rows, in batches (default ${PRUNE_BATCH_SIZE}) with a pause
+  prune [--batch-size N]        delete expired denylist rows, links and old mail, in batches (default ${PRUNE_BATCH_SIZE}) with a pause
         [--pause-ms N]          between them (default ${PRUNE_PAUSE_MS} ms), printing progress`
 
 /** Prints a URL with its password masked. */
@@ -51,19 +53,26 @@ async function check(databaseUrl: string): Promise<number> {
 async function prune(database: Config['database'], batchSize: number, pauseMs: number): Promise<number> {
   const db = openDatabase(database)
   try {
-    const pruner = createDenylistPruner({ revocations: createRevokedTokenRepository(db.prisma), clock: systemClock })
-    let last = 0
+    const tables = pruneTablesOf({
+      revocations: createRevokedTokenRepository(db.prisma),
+      links: createAccountLinkRepository(db.prisma),
+      outbox: createMailOutboxRepository(db.prisma),
+    })
+    const pruner = createPruner({ tables, clock: systemClock })
+    const shown: Record<string, number> = {}
     const deleted = await pruner.prune({
       batchSize,
       pauseMs,
-      onBatch: (total) => {
-        if (total - last >= 10_000) {
-          console.log(`... ${total} rows deleted so far`)
-          last = total
+      onBatch: (table, total) => {
+        if (total - (shown[table] ?? 0) >= 10_000) {
+          console.log(`... ${table}: ${total} rows deleted so far`)
+          shown[table] = total
         }
       },
     })
-    console.log(`Pruned ${deleted} expired denylist row(s).`)
+    // The denylist line comes last: scripts (and the bench) read it as the command's result.
+    console.log(`Pruned ${deleted.links ?? 0} expired link(s) and ${deleted.mail ?? 0} finished mail(s).`)
+    console.log(`Pruned ${deleted.denylist ?? 0} expired denylist row(s).`)
     return 0
   } finally {
     await db.close()

@@ -3,6 +3,8 @@ import { z } from 'zod'
 /** Every error this API answers with, keyed by the stable `code` clients switch on. */
 export const PROBLEMS = {
   validation_failed: { status: 400, title: 'The request is not valid' },
+  link_invalid: { status: 400, title: 'The link is not valid' },
+  link_expired: { status: 400, title: 'The link has expired' },
   invalid_credentials: { status: 401, title: 'Email or password is wrong' },
   token_missing: { status: 401, title: 'No token was sent' },
   token_invalid: { status: 401, title: 'The token is not valid' },
@@ -10,6 +12,7 @@ export const PROBLEMS = {
   token_revoked: { status: 401, title: 'The token has been revoked' },
   token_reused: { status: 401, title: 'The refresh token was already used' },
   csrf_failed: { status: 403, title: 'Cross-site request refused' },
+  email_unverified: { status: 403, title: 'The email address is not verified' },
   not_found: { status: 404, title: 'Not found' },
   email_taken: { status: 409, title: 'The email is already registered' },
   payload_too_large: { status: 413, title: 'The request body is too large' },
@@ -104,6 +107,8 @@ function problemSchemaFor(status: number, codes: readonly ProblemCode[]) {
 
 const EXAMPLE_DETAILS: Record<ProblemCode, string> = {
   validation_failed: 'body.email: must be an email address',
+  link_invalid: 'This link is unknown, was already used, or a newer one replaced it',
+  link_expired: 'This link has expired; ask for a new one',
   invalid_credentials: 'Email or password is wrong',
   token_missing: 'Send the access token as: Authorization: Bearer <token>',
   token_invalid: 'The token is malformed, forged, of the wrong type, or not meant for this API',
@@ -111,6 +116,7 @@ const EXAMPLE_DETAILS: Record<ProblemCode, string> = {
   token_revoked: 'This login has been ended',
   token_reused: 'This refresh token was already used; the login has been ended everywhere it was used',
   csrf_failed: 'Requests that use the refresh_token cookie must send X-Requested-With: XMLHttpRequest',
+  email_unverified: 'Confirm your email address first: open the link we mailed you, or ask for a new one',
   not_found: 'No route for GET /nowhere',
   email_taken: 'An account with this email already exists',
   payload_too_large: 'The request body is larger than this API accepts',

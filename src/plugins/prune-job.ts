@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 
-/** Prunes the denylist every `intervalSeconds` (0 turns it off). A run never overlaps the previous one. */
+/** Prunes the denylist, links and old mail every `intervalSeconds` (0 turns it off). A run never overlaps the previous one. */
 async function pruneJob(app: FastifyInstance, options: { intervalSeconds: number }) {
   if (options.intervalSeconds <= 0) return
   let running: Promise<void> | undefined
@@ -11,9 +11,9 @@ async function pruneJob(app: FastifyInstance, options: { intervalSeconds: number
     running = app.pruner
       .prune()
       .then((deleted) => {
-        if (deleted > 0) app.log.info({ deleted }, 'pruned expired denylist rows')
+        if (Object.values(deleted).some((count) => count > 0)) app.log.info({ deleted }, 'pruned expired rows')
       })
-      .catch((error: unknown) => app.log.warn({ err: error }, 'denylist prune failed; will retry at the next interval'))
+      .catch((error: unknown) => app.log.warn({ err: error }, 'prune failed; will retry at the next interval'))
       .finally(() => {
         running = undefined
       })

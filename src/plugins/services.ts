@@ -1,19 +1,24 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
+import { createAccountLinkRepository } from '../account/account-link-repository.js'
+import { createAccountService, type AccountService } from '../account/account-service.js'
+import { createMailBudget } from '../account/mail-budget.js'
 import { createAuthService, type AuthService } from '../auth/auth-service.js'
 import { createLoginThrottle } from '../auth/login-throttle.js'
+import { createPasswordCheck } from '../auth/password-check.js'
 import { createPasswordHasher } from '../auth/password-hasher.js'
 import { createPasswordStrengthChecker } from '../auth/password-strength.js'
 import type { Clock } from '../clock.js'
 import type { Config } from '../config.js'
+import { createPruner, pruneTablesOf, type Pruner } from '../maintenance/pruner.js'
 import { createRevokedTokenRepository } from '../tokens/revoked-token-repository.js'
-import { createDenylistPruner, type DenylistPruner } from '../tokens/denylist-pruner.js'
 import { createUserRepository } from '../users/user-repository.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
     auth: AuthService
-    pruner: DenylistPruner
+    accounts: AccountService
+    pruner: Pruner
   }
 }
 
@@ -27,7 +32,9 @@ export interface ServicesOptions {
 /** Wires repositories into services; routes only ever see the services. */
 async function services(app: FastifyInstance, options: ServicesOptions) {
   const { config, clock } = options
+  const users = createUserRepository(app.db.prisma)
   const revocations = createRevokedTokenRepository(app.db.prisma)
+  const links = createAccountLinkRepository(app.db.prisma)
   const passwords = createPasswordHasher({
     cost: config.passwords.bcryptCost,
     concurrency: options.passwordConcurrency,
@@ -44,23 +51,43 @@ async function services(app: FastifyInstance, options: ServicesOptions) {
     windowSeconds: config.limits.loginFailureWindowSeconds,
     redis: app.redis,
   })
+  const checkPassword = createPasswordCheck({ users, passwords, throttle })
   app.decorate(
     'auth',
     createAuthService({
-      users: createUserRepository(app.db.prisma),
+      users,
       revocations,
-      passwords,
-      strength,
-      throttle,
+      checkPassword,
       issuer: app.tokens.issuer,
       verifier: app.tokens.verifier,
       clock,
       lifetimes: config.jwt,
+      loginRequiresVerifiedEmail: config.account.loginRequiresVerifiedEmail,
     }),
   )
-  app.decorate('pruner', createDenylistPruner({ revocations, clock }))
+  app.decorate(
+    'accounts',
+    createAccountService({
+      users,
+      links,
+      outbox: app.mail.outbox,
+      mailQueued: () => app.mail.delivery.nudge(),
+      transaction: (work) => app.db.transaction(work),
+      passwords,
+      checkPassword,
+      strength,
+      budget: createMailBudget({ perHour: config.account.mailsPerAddressPerHour, redis: app.redis }),
+      clock,
+      settings: {
+        appUrl: config.mail.appUrl,
+        linkTtlSeconds: config.account.linkTtlSeconds,
+        mailRequestMinResponseMs: config.account.mailRequestMinResponseMs,
+      },
+    }),
+  )
+  app.decorate('pruner', createPruner({ tables: pruneTablesOf({ revocations, links, outbox: app.mail.outbox }), clock }))
   // The dummy hash for unknown accounts is ready before the first login arrives.
   await passwords.warmUp()
 }
 
-export default fp(services, { name: 'services', dependencies: ['database', 'tokens', 'redis'] })
+export default fp(services, { name: 'services', dependencies: ['database', 'tokens', 'redis', 'mail'] })

@@ -78,7 +78,7 @@ const authRoutes: FastifyPluginAsyncZod<AuthRoutesOptions> = async (app, options
     config: { passwordField: 'body.password' },
     schema: {
       tags: ['auth'],
-      summary: 'Create an account',
+      summary: 'Create an account; a verification link is mailed to the address',
       body: credentialsSchema,
       response: {
         201: userSchema,
@@ -86,7 +86,7 @@ const authRoutes: FastifyPluginAsyncZod<AuthRoutesOptions> = async (app, options
       },
     },
     handler: async (request, reply) => {
-      const user = await app.auth.register(request.body)
+      const user = await app.accounts.register(request.body)
       return reply.code(201).send({ ...user, createdAt: user.createdAt.toISOString() })
     },
   })
@@ -101,6 +101,7 @@ const authRoutes: FastifyPluginAsyncZod<AuthRoutesOptions> = async (app, options
         ...problemResponses({
           ...BODY_PROBLEMS,
           401: ['invalid_credentials'],
+          403: ['email_unverified'],
           429: ['rate_limited'],
           503: ['service_unavailable'],
         }),

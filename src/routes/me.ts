@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { meSchema, passwordChangeSchema } from '../auth/auth-schemas.js'
+import { acceptedSchema, accountDeletionSchema, emailChangeSchema, meSchema, passwordChangeSchema } from '../auth/auth-schemas.js'
 import { BODY_PROBLEMS, problemResponses } from '../errors/problem.js'
 import { noStore } from '../plugins/security.js'
 
@@ -18,8 +18,8 @@ const meRoutes: FastifyPluginAsyncZod = async (app) => {
       response: { 200: meSchema, ...problemResponses({ ...BEARER_PROBLEMS, 500: ['internal_error'] }) },
     },
     handler: async (request) => {
-      const { sub, email, role } = request.user
-      return { id: sub, email, role }
+      const { sub, email, role, email_verified } = request.user
+      return { id: sub, email, role, emailVerified: email_verified }
     },
   })
 
@@ -43,7 +43,55 @@ const meRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     handler: async (request, reply) => {
       const { currentPassword, newPassword } = request.body
-      await app.auth.changePassword({ userId: request.user.sub, currentPassword, newPassword, ip: request.ip })
+      await app.accounts.changePassword({ userId: request.user.sub, currentPassword, newPassword, ip: request.ip })
+      return reply.code(204).send(null)
+    },
+  })
+
+  app.post('/me/email', {
+    onRequest: [app.authenticate],
+    schema: {
+      tags: ['account'],
+      summary: 'Change the address: a confirmation link goes to the new one, a notice to the current one',
+      security: [{ bearerAuth: [] }],
+      body: emailChangeSchema,
+      response: {
+        202: acceptedSchema,
+        ...problemResponses({
+          ...BODY_PROBLEMS,
+          401: [...BEARER_PROBLEMS[401], 'token_revoked', 'invalid_credentials'],
+          409: ['email_taken'],
+          429: ['rate_limited'],
+          503: ['service_unavailable'],
+        }),
+      },
+    },
+    handler: async (request, reply) => {
+      const { newEmail, currentPassword } = request.body
+      await app.accounts.requestEmailChange({ userId: request.user.sub, newEmail, currentPassword, ip: request.ip })
+      return reply.code(202).send({ status: 'accepted' as const, detail: 'Open the link mailed to the new address to confirm it.' })
+    },
+  })
+
+  app.delete('/me', {
+    onRequest: [app.authenticate],
+    schema: {
+      tags: ['account'],
+      summary: 'Delete the account and everything that belongs to it; its refresh tokens stop working at once',
+      security: [{ bearerAuth: [] }],
+      body: accountDeletionSchema,
+      response: {
+        204: z.null().meta({ description: 'Deleted. Access tokens already issued stay valid until they expire.' }),
+        ...problemResponses({
+          ...BODY_PROBLEMS,
+          401: [...BEARER_PROBLEMS[401], 'token_revoked', 'invalid_credentials'],
+          429: ['rate_limited'],
+          503: ['service_unavailable'],
+        }),
+      },
+    },
+    handler: async (request, reply) => {
+      await app.accounts.deleteAccount({ userId: request.user.sub, password: request.body.password, ip: request.ip })
       return reply.code(204).send(null)
     },
   })

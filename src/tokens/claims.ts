@@ -9,6 +9,8 @@ export interface AccessClaims {
   sub: string
   email: string
   role: Role
+  /** The user had proved they read mail at `email` when the token was minted (OpenID Connect's claim name). */
+  email_verified: boolean
   jti: string
   iat: number
   exp: number
@@ -27,3 +29,9 @@ export interface RefreshClaims {
   /** The login asked to be remembered (a persistent cookie). Carried, not derived from today's config. */
   rm: boolean
 }
+
+/**
+ * The largest clock tolerance the verifier can be configured with (JWT_CLOCK_TOLERANCE_SECONDS): a token
+ * is still accepted that long after its `exp`, so its denylist row must outlive `exp` by as much.
+ */
+export const MAX_CLOCK_TOLERANCE_SECONDS = 30

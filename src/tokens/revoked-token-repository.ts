@@ -1,7 +1,7 @@
 import type { Db, DbClient } from '../db/prisma.js'
 import type { RevocationReason, RevocationScope } from '../generated/prisma/enums.js'
 import { isUniqueViolation, isWriteConflict } from '../db/prisma-errors.js'
-import type { UserRecord } from '../users/user-repository.js'
+import { userColumnsOf, userRecordOf, type UserRecord, type UserRow } from '../users/user-repository.js'
 
 export interface Rotation {
   successorJti: string
@@ -44,13 +44,7 @@ const rotationOf = (row: RotationRow): Rotation | null =>
   row.scope === 'token' && row.successorJti ? { successorJti: row.successorJti, revokedAt: row.revokedAt } : null
 
 /** One row of the refresh read: the user's columns (null if gone) beside one denylist row (or none). */
-interface RefreshStateRow {
-  userId: string | null
-  email: string | null
-  passwordHash: string | null
-  role: UserRecord['role'] | null
-  createdAt: Date | null
-  sessionEpoch: bigint | number | null
+type RefreshStateRow = UserRow & {
   revokedId: string | null
   scope: RevocationScope | null
   successorJti: string | null
@@ -116,24 +110,12 @@ export function createRevokedTokenRepository(prisma: Db) {
      */
     async refreshStateOf(token: { jti: string; fid: string; sub: string }, tx: DbClient = prisma): Promise<RefreshState> {
       const rows = await tx.$queryRaw<RefreshStateRow[]>`
-        SELECT u.id AS userId, u.email, u.password_hash AS passwordHash, u.role, u.created_at AS createdAt,
-          u.session_epoch AS sessionEpoch,
+        SELECT ${userColumnsOf('u')},
           r.id AS revokedId, r.scope, r.successor_jti AS successorJti, r.revoked_at AS revokedAt
         FROM (SELECT 1 AS probe) AS one
         LEFT JOIN users u ON u.id = ${token.sub}
         LEFT JOIN revoked_tokens r ON r.id IN (${token.jti}, ${token.fid})`
-      const [first] = rows
-      const user: UserRecord | null =
-        first?.userId != null && first.email !== null && first.passwordHash !== null && first.role !== null && first.createdAt !== null
-          ? {
-              id: first.userId,
-              email: first.email,
-              passwordHash: first.passwordHash,
-              role: first.role,
-              createdAt: first.createdAt,
-              sessionEpoch: Number(first.sessionEpoch),
-            }
-          : null
+      const user = userRecordOf(rows[0])
       const denylisted = rows.flatMap((row) =>
         row.revokedId !== null && row.scope !== null && row.revokedAt !== null
           ? [{ id: row.revokedId, scope: row.scope, successorJti: row.successorJti, revokedAt: row.revokedAt }]

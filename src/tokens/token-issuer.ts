@@ -16,6 +16,7 @@ export interface TokenSubject {
   id: string
   email: string
   role: Role
+  emailVerifiedAt: Date | null
 }
 
 export interface IssuedAccessToken {
@@ -31,6 +32,7 @@ export function createTokenIssuer(options: TokenIssuerOptions) {
         sub: user.id,
         email: user.email,
         role: user.role,
+        email_verified: user.emailVerifiedAt !== null,
         jti: randomUUID(),
         iat,
         exp: iat + options.accessTtlSeconds,

@@ -25,7 +25,7 @@ t.test('a revoked refresh token stays revoked through a prune while the verifier
   t.equal((await post(app, '/auth/logout', { refreshToken: tokens.refreshToken })).statusCode, 204)
   // Past exp, inside the clock tolerance: the signature and lifetime checks still pass.
   clock.advance(tokens.refreshExpiresIn * 1000 + (config.jwt.clockToleranceSeconds * 1000) / 2)
-  t.ok((await app.pruner.prune({ pauseMs: 0 })) >= 0)
+  await app.pruner.prune({ pauseMs: 0 })
   const answer = await refresh(app, tokens.refreshToken!)
   t.equal(answer.statusCode, 401)
   t.equal(problemOf(answer).code, 'token_revoked', 'the logout row was kept for the tolerance')

@@ -2,7 +2,10 @@ import { randomUUID } from 'node:crypto'
 import t from 'tap'
 import { loadDatabaseConfig } from '../../src/config.js'
 import { openDatabase } from '../../src/db/prisma.js'
-import { createDenylistPruner, MAX_CLOCK_TOLERANCE_SECONDS } from '../../src/tokens/denylist-pruner.js'
+import { createAccountLinkRepository } from '../../src/account/account-link-repository.js'
+import { createMailOutboxRepository } from '../../src/mail/mail-outbox-repository.js'
+import { createPruner, MAIL_RETENTION_DAYS, pruneTablesOf } from '../../src/maintenance/pruner.js'
+import { MAX_CLOCK_TOLERANCE_SECONDS } from '../../src/tokens/claims.js'
 import { createRevokedTokenRepository } from '../../src/tokens/revoked-token-repository.js'
 import { ManualClock } from '../helpers/clock.js'
 import { createTestDatabase } from '../helpers/database.js'
@@ -26,14 +29,40 @@ t.test('pruning deletes rows expired past any clock tolerance only, in batches, 
     [...expired, ...tolerated, ...live],
   )
 
+  // Links: expired ones go, used or not; a live one stays.
+  const link = (hash: string, expiresAt: Date, usedAt: Date | null) => [hash, 'password_reset', userId, expiresAt, usedAt]
+  await session.batch('INSERT INTO account_links (token_hash, purpose, user_id, expires_at, used_at) VALUES (?, ?, ?, ?, ?)', [
+    link('a'.repeat(64), new Date(clock.now() - 1), null),
+    link('b'.repeat(64), new Date(clock.now() - 1), new Date(clock.now() - 60_000)),
+    link('c'.repeat(64), new Date(clock.now() + 60_000), new Date(clock.now() - 60_000)),
+  ])
+  // Mail: finished longer ago than the retention goes; recent, and pending, mail stays.
+  const retentionMs = MAIL_RETENTION_DAYS * 86_400_000
+  const mail = (status: string, finishedAt: Date | null) => [userId, 'verify_email', 'prune@example.com', 'Subject', status, finishedAt]
+  await session.batch('INSERT INTO mail_outbox (user_id, kind, recipient, subject, status, finished_at) VALUES (?, ?, ?, ?, ?, ?)', [
+    mail('sent', new Date(clock.now() - retentionMs - 1)),
+    mail('failed', new Date(clock.now() - retentionMs - 1)),
+    mail('sent', new Date(clock.now() - retentionMs + 60_000)),
+    mail('pending', null),
+  ])
+
   const db = openDatabase(loadDatabaseConfig({ DATABASE_URL: database.url, DB_OPERATION_TIMEOUT_MS: "5000" }))
   t.teardown(() => db.close())
-  const pruner = createDenylistPruner({ revocations: createRevokedTokenRepository(db.prisma), clock })
-  const progress: number[] = []
-  const deleted = await pruner.prune({ batchSize: 1000, pauseMs: 0, onBatch: (total) => progress.push(total) })
-  t.equal(deleted, 2500)
-  t.same(progress, [1000, 2000, 2500], 'one statement per batch of at most 1000')
+  const tables = pruneTablesOf({
+    revocations: createRevokedTokenRepository(db.prisma),
+    links: createAccountLinkRepository(db.prisma),
+    outbox: createMailOutboxRepository(db.prisma),
+  })
+  const pruner = createPruner({ tables, clock })
+  const progress: string[] = []
+  const deleted = await pruner.prune({ batchSize: 1000, pauseMs: 0, onBatch: (table, total) => progress.push(`${table} ${total}`) })
+  t.same(deleted, { denylist: 2500, links: 2, mail: 2 })
+  t.same(progress, ['denylist 1000', 'denylist 2000', 'denylist 2500', 'links 2', 'mail 2'], 'one statement per batch of at most 1000')
   const [left] = await session.query<{ count: bigint }[]>('SELECT COUNT(*) AS count FROM revoked_tokens')
   t.equal(Number(left?.count), 10, 'rows within the tolerance and rows that have not expired stay')
-  t.equal(await pruner.prune({ pauseMs: 0 }), 0, 'a second run finds nothing')
+  const [links] = await session.query<{ hash: string }[]>('SELECT token_hash AS hash FROM account_links')
+  t.equal(links?.hash, 'c'.repeat(64), 'the link that has not expired stays, used or not')
+  const mails = await session.query<{ status: string }[]>('SELECT status FROM mail_outbox ORDER BY id')
+  t.same(mails.map((row) => row.status), ['sent', 'pending'], 'recent and pending mail stays')
+  t.same(await pruner.prune({ pauseMs: 0 }), { denylist: 0, links: 0, mail: 0 }, 'a second run finds nothing')
 })

@@ -1,5 +1,6 @@
 import t from 'tap'
 import { createAuthService, type AuthServiceDeps } from '../../src/auth/auth-service.js'
+import { createPasswordCheck } from '../../src/auth/password-check.js'
 import type { PasswordHasher } from '../../src/auth/password-hasher.js'
 import type { UserRecord } from '../../src/users/user-repository.js'
 import { ManualClock } from '../helpers/clock.js'
@@ -22,25 +23,32 @@ function recordingHasher() {
 
 const unused = () => Promise.reject(new Error('not used by this test'))
 
-function serviceWith(passwords: AuthServiceDeps['passwords']) {
-  const user: UserRecord = { id: 'u1', email: 'ada@example.com', passwordHash: 'v1:x', role: 'user', createdAt: new Date(), sessionEpoch: 0 }
+function serviceWith(passwords: Pick<PasswordHasher, 'hash' | 'verify' | 'verifyDummy'>) {
+  const user: UserRecord = {
+    id: 'u1',
+    email: 'ada@example.com',
+    passwordHash: 'v1:x',
+    role: 'user',
+    createdAt: new Date(),
+    sessionEpoch: 0,
+    emailVerifiedAt: null,
+  }
   const deps: AuthServiceDeps = {
     users: {
       findByEmail: async (email) => (email === user.email ? user : null),
-      findById: async () => user,
-      create: async () => user,
-      replacePassword: async () => undefined,
-      upgradePasswordHash: async () => undefined,
       bumpSessionEpoch: async () => undefined,
     },
     revocations: { refreshStateOf: unused, recordRotation: unused, findRotation: unused, revokeFamily: unused },
-    passwords,
-    strength: { check: async () => undefined },
-    throttle: { begin: async () => ({ succeeded: async () => undefined }) },
+    checkPassword: createPasswordCheck({
+      users: { upgradePasswordHash: async () => undefined },
+      passwords,
+      throttle: { begin: async () => ({ succeeded: async () => undefined }) },
+    }),
     issuer: { issueAccess: () => ({ token: 'access', expiresIn: 900 }), issueRefresh: () => 'refresh' },
     verifier: { verifyRefresh: unused },
     clock: new ManualClock(),
     lifetimes: { refreshTtlSeconds: 86_400, rememberMeTtlSeconds: 2_592_000, reuseGraceSeconds: 10, refreshIdleTimeoutSeconds: 604_800 },
+    loginRequiresVerifiedEmail: false,
   }
   return createAuthService(deps)
 }
