@@ -89,7 +89,7 @@ export function createAccountService(deps: AccountServiceDeps) {
       { tokenHash: hash, purpose, userId: user.id, newEmail, createdAt: new Date(now), expiresAt: new Date(now + ttlSeconds * 1000) },
       tx,
     )
-    await outbox.enqueue(mail(linkUrl(settings.appUrl, PAGES[purpose], token), ttlSeconds), tx)
+    await outbox.enqueue(mail(linkUrl(settings.appUrl, PAGES[purpose], token), ttlSeconds), new Date(now), tx)
   }
 
   /** Why a link that could not be consumed fails: expired if it is otherwise good, else invalid. */
@@ -222,7 +222,7 @@ export function createAccountService(deps: AccountServiceDeps) {
         const now = new Date(clock.now())
         await users.replacePassword(user.id, passwordHash, tx, now)
         await links.invalidateAll(user.id, now, tx)
-        await outbox.enqueue(mailTemplates.passwordChanged({ userId: user.id, recipient: current.email }), tx)
+        await outbox.enqueue(mailTemplates.passwordChanged({ userId: user.id, recipient: current.email }), now, tx)
       })
       mailed(undefined)
     },
@@ -241,7 +241,7 @@ export function createAccountService(deps: AccountServiceDeps) {
       const passwordHash = await passwords.hash(input.newPassword)
       await transaction(async (tx) => {
         await users.replacePassword(user.id, passwordHash, tx)
-        await outbox.enqueue(mailTemplates.passwordChanged({ userId: user.id, recipient: user.email }), tx)
+        await outbox.enqueue(mailTemplates.passwordChanged({ userId: user.id, recipient: user.email }), new Date(clock.now()), tx)
       })
       mailed(undefined)
     },
@@ -272,7 +272,7 @@ export function createAccountService(deps: AccountServiceDeps) {
           (link, ttl) => mailTemplates.confirmEmailChange({ userId: user.id, recipient: newEmail }, link, ttl),
           newEmail,
         )
-        await outbox.enqueue(mailTemplates.emailChangeRequested({ userId: user.id, recipient: user.email }, newEmail), tx)
+        await outbox.enqueue(mailTemplates.emailChangeRequested({ userId: user.id, recipient: user.email }, newEmail), new Date(clock.now()), tx)
       })
       mailed(undefined)
     },

@@ -33,9 +33,11 @@ type ClaimedRow = Omit<ClaimedMail, 'attempts' | 'text'> & { attempts: bigint | 
  */
 export function createMailOutboxRepository(prisma: Db) {
   return {
-    async enqueue(mail: OutgoingMail, tx: DbClient = prisma): Promise<void> {
+    /** Queues `mail`, due at once: `at` is the service clock's now, the time the worker compares against. */
+    async enqueue(mail: OutgoingMail, at: Date, tx: DbClient = prisma): Promise<void> {
       const { userId, kind, recipient, subject, text } = mail
-      await tx.mailOutbox.create({ data: { userId, kind, recipient, subject, textBody: text }, select: { id: true } })
+      await tx.$executeRaw`INSERT INTO mail_outbox (user_id, kind, recipient, subject, text_body, next_attempt_at, created_at)
+        VALUES (${userId}, ${kind}, ${recipient}, ${subject}, ${text}, ${at}, ${at})`
     },
 
     /**
