@@ -22,6 +22,10 @@ export function benchServerEnv(databaseUrl: string): { env: Record<string, strin
       ACCESS_TOKEN_TTL_SECONDS: String(TOKEN_TTL_SECONDS),
       // Every bench request comes from 127.0.0.1: the per-IP budget of /auth/* would turn refreshes into 429s.
       AUTH_REQUESTS_PER_MINUTE: '1000000000',
+      // No scenario queues mail (users are written directly); production requires both to be set.
+      SMTP_URL: 'smtp://127.0.0.1:2525',
+      APP_URL: 'https://app.example.com',
+      MAIL_POLL_INTERVAL_MS: '0',
       BENCH_REDIS_URL: process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379',
       BENCH_REDIS_PREFIX: REDIS_SESSION_PREFIX,
     },

@@ -14,6 +14,8 @@ const STOP_TIMEOUT_MS = 15_000
 export interface ServerSettings {
   databaseUrl: string
   graceSeconds: number
+  /** Where the server sends mail; production requires one. */
+  smtpUrl?: string
   logFile: string
   /** The server's working directory: one without a .env, so only the variables set here reach it. */
   cwd: string
@@ -75,6 +77,8 @@ function serverEnv(settings: ServerSettings, port: number): Record<string, strin
     DATABASE_URL: settings.databaseUrl,
     MIGRATE_ON_START: 'true',
     JWT_PRIVATE_KEY: signingKeyPem(),
+    SMTP_URL: settings.smtpUrl ?? 'smtp://127.0.0.1:2525',
+    APP_URL: 'https://app.example.com',
     BCRYPT_COST: '10',
     REFRESH_REUSE_GRACE_SECONDS: String(settings.graceSeconds),
     AUTH_REQUESTS_PER_MINUTE: '1000000',

@@ -41,15 +41,27 @@ t.test('lists every invalid value at once, by variable name', async (t) => {
   }
 })
 
+// What production needs besides keys: where mail goes and the front end its links open.
+const MAIL = { SMTP_URL: 'smtp://user:secret@smtp.example.com:587', APP_URL: 'https://app.example.com' }
+
 t.test('production refuses to start without a signing key and names the variable', async (t) => {
-  const problems = problemsOf({ NODE_ENV: 'production' })
+  const problems = problemsOf({ NODE_ENV: 'production', ...MAIL })
   t.match(problems, [/JWT_PRIVATE_KEY/])
-  t.match(problemsOf({ NODE_ENV: 'production', JWT_ALGORITHM: 'HS256' }), [/JWT_SECRET/])
+  t.match(problemsOf({ NODE_ENV: 'production', JWT_ALGORITHM: 'HS256', ...MAIL }), [/JWT_SECRET/])
+})
+
+t.test('production refuses to start without SMTP_URL and APP_URL, naming each', async (t) => {
+  const pem = generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString()
+  const production = { NODE_ENV: 'production', JWT_ALGORITHM: 'EdDSA', JWT_PRIVATE_KEY: pem }
+  t.match(problemsOf(production), [/^SMTP_URL is required/, /^APP_URL is required/])
+  t.match(problemsOf({ ...production, ...MAIL, SMTP_URL: 'http://smtp.example.com' }), [/^SMTP_URL: expected smtp:\/\//])
+  t.equal(loadConfig({ ...production, ...MAIL }).mail.smtpUrl, MAIL.SMTP_URL)
+  t.equal(loadConfig({ ...production, ...MAIL, APP_URL: 'https://app.example.com/' }).mail.appUrl, 'https://app.example.com')
 })
 
 t.test('production refuses settings that weaken it, naming the variable and the safe alternative', async (t) => {
   const key = generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString()
-  const production = { NODE_ENV: 'production', JWT_ALGORITHM: 'EdDSA', JWT_PRIVATE_KEY: key }
+  const production = { NODE_ENV: 'production', JWT_ALGORITHM: 'EdDSA', JWT_PRIVATE_KEY: key, ...MAIL }
   t.match(problemsOf({ ...production, TRUST_PROXY: 'true' }), [/^TRUST_PROXY=true .*TRUST_PROXY=1.*addresses/])
   t.match(problemsOf({ ...production, COOKIE_SECURE: 'false' }), [/^COOKIE_SECURE=false .*HTTPS/])
   t.same(loadConfig({ ...production, TRUST_PROXY: '1' }).http.trustProxy instanceof Function, true, 'a hop count is fine')
@@ -59,19 +71,19 @@ t.test('production refuses settings that weaken it, naming the variable and the 
 
 t.test('production with a key: migrations are a separate deploy step unless MIGRATE_ON_START says otherwise', async (t) => {
   const pem = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'pem', type: 'pkcs8' }).toString()
-  const config = loadConfig({ NODE_ENV: 'production', JWT_PRIVATE_KEY: pem })
+  const config = loadConfig({ NODE_ENV: 'production', JWT_PRIVATE_KEY: pem, ...MAIL })
   t.equal(config.jwt.keys.ephemeral, false)
   t.equal(config.database.migrateOnStart, false)
-  t.equal(loadConfig({ NODE_ENV: 'production', JWT_PRIVATE_KEY: pem, MIGRATE_ON_START: 'true' }).database.migrateOnStart, true)
+  t.equal(loadConfig({ NODE_ENV: 'production', JWT_PRIVATE_KEY: pem, MIGRATE_ON_START: 'true', ...MAIL }).database.migrateOnStart, true)
 })
 
 t.test('a deployment made when EdDSA was the default keeps working once it names the algorithm', async (t) => {
   const pem = generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString()
-  const config = loadConfig({ NODE_ENV: 'production', JWT_ALGORITHM: 'EdDSA', JWT_PRIVATE_KEY: pem })
+  const config = loadConfig({ NODE_ENV: 'production', JWT_ALGORITHM: 'EdDSA', JWT_PRIVATE_KEY: pem, ...MAIL })
   t.equal(config.jwt.keys.signing.algorithm, 'EdDSA')
   t.match(config.jwt.keys.jwks.keys[0], { kty: 'OKP', crv: 'Ed25519', alg: 'EdDSA' })
   // Without JWT_ALGORITHM it does not start with a key it would sign wrongly with; it says what to set.
-  t.match(problemsOf({ NODE_ENV: 'production', JWT_PRIVATE_KEY: pem }), [/EdDSA key but JWT_ALGORITHM is RS256/])
+  t.match(problemsOf({ NODE_ENV: 'production', JWT_PRIVATE_KEY: pem, ...MAIL }), [/EdDSA key but JWT_ALGORITHM is RS256/])
 })
 
 t.test('checks relations between values', async (t) => {
@@ -82,7 +94,7 @@ t.test('checks relations between values', async (t) => {
   t.match(problemsOf({ JWT_CLOCK_TOLERANCE_SECONDS: '31' }), [/JWT_CLOCK_TOLERANCE_SECONDS/])
   t.match(problemsOf({ REMEMBER_ME_TTL_SECONDS: String(31 * 86_400) }), [/at most 2592000 \(30 days\)/])
   const pem = generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString()
-  t.match(problemsOf({ NODE_ENV: 'production', JWT_ALGORITHM: 'EdDSA', JWT_PRIVATE_KEY: pem, PASSWORD_MIN_SCORE: '1' }), [/PASSWORD_MIN_SCORE/])
+  t.match(problemsOf({ NODE_ENV: 'production', JWT_ALGORITHM: 'EdDSA', JWT_PRIVATE_KEY: pem, PASSWORD_MIN_SCORE: '1', ...MAIL }), [/PASSWORD_MIN_SCORE/])
 })
 
 t.test('HS256 needs a secret of at least 32 bytes', async (t) => {
