@@ -74,7 +74,11 @@ const linkExpired = () => new ProblemError('link_expired', 'This link has expire
 export function createAccountService(deps: AccountServiceDeps) {
   const { users, links, outbox, transaction, passwords, checkPassword, strength, budget, clock, settings } = deps
 
-  /** Creates a link for `user` (superseding older ones of the purpose) and queues the mail carrying it. */
+  /**
+   * Creates a link for `user` (superseding older ones of the purpose) and queues the mail carrying it.
+   * The user's row is locked first: concurrent requests for one user take turns instead of deadlocking
+   * on the links index, and exactly one of their links is left valid.
+   */
   async function sendLink(
     tx: DbClient,
     user: Pick<UserRecord, 'id'>,
@@ -82,6 +86,7 @@ export function createAccountService(deps: AccountServiceDeps) {
     mail: (link: string, ttlSeconds: number) => OutgoingMail,
     newEmail?: string,
   ): Promise<void> {
+    await users.lockById(user.id, tx)
     const { token, hash } = newLinkToken()
     const now = clock.now()
     const ttlSeconds = settings.linkTtlSeconds[purpose]
@@ -264,7 +269,6 @@ export function createAccountService(deps: AccountServiceDeps) {
       if (await users.findByEmail(newEmail)) throw new ProblemError('email_taken', 'An account with this email already exists')
       if (!(await budget.take('email_change', newEmail))) return
       await transaction(async (tx) => {
-        await users.lockById(user.id, tx)
         await sendLink(
           tx,
           user,
