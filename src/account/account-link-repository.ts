@@ -1,4 +1,5 @@
 import type { Db, DbClient } from '../db/prisma.js'
+import { Prisma } from '../generated/prisma/client.js'
 import type { LinkPurpose } from '../generated/prisma/enums.js'
 
 export interface NewLink {
@@ -18,14 +19,31 @@ export interface LinkRecord {
   usedAt: Date | null
 }
 
+/**
+ * Marks the user's unused links (of `purpose`, or all) used, by primary key. A range UPDATE on the
+ * (user_id, purpose) index would take gap locks under REPEATABLE READ, and two registrations whose new
+ * users sort into the same gap would deadlock on their inserts. The caller holds the user's row lock, so
+ * no link of this user appears between the read and the update.
+ */
+async function useUpAll(tx: DbClient, userId: string, at: Date, purpose?: LinkPurpose): Promise<void> {
+  const rows = await tx.$queryRaw<{ tokenHash: string }[]>`
+    SELECT token_hash AS tokenHash FROM account_links WHERE user_id = ${userId} AND used_at IS NULL
+    ${purpose ? Prisma.sql`AND purpose = ${purpose}` : Prisma.empty}`
+  if (rows.length === 0) return
+  await tx.$executeRaw`UPDATE account_links SET used_at = ${at}
+    WHERE token_hash IN (${Prisma.join(rows.map((row) => row.tokenHash))}) AND used_at IS NULL`
+}
+
 /** The `account_links` table: one-time links, stored by the SHA-256 of their token. */
 export function createAccountLinkRepository(prisma: Db) {
   return {
-    /** Stores a new link and supersedes every unused older link of the same user and purpose. */
+    /**
+     * Stores a new link and supersedes every unused older link of the same user and purpose. Run while
+     * holding the user's row lock (users.lockById), so concurrent issuers take turns.
+     */
     async issue(link: NewLink, tx: DbClient): Promise<void> {
       const { tokenHash, purpose, userId, newEmail = null, createdAt, expiresAt } = link
-      await tx.$executeRaw`UPDATE account_links SET used_at = ${createdAt}
-        WHERE user_id = ${userId} AND purpose = ${purpose} AND used_at IS NULL`
+      await useUpAll(tx, userId, createdAt, purpose)
       await tx.$executeRaw`INSERT INTO account_links (token_hash, purpose, user_id, new_email, created_at, expires_at)
         VALUES (${tokenHash}, ${purpose}, ${userId}, ${newEmail}, ${createdAt}, ${expiresAt})`
     },
@@ -48,9 +66,12 @@ export function createAccountLinkRepository(prisma: Db) {
       return changed === 1
     },
 
-    /** Uses up every outstanding link of the user (a password reset: no older link may work after it). */
-    async invalidateAll(userId: string, now: Date, tx: DbClient): Promise<void> {
-      await tx.$executeRaw`UPDATE account_links SET used_at = ${now} WHERE user_id = ${userId} AND used_at IS NULL`
+    /**
+     * Uses up every outstanding link of the user (a password reset: no older link may work after it).
+     * Run while holding the user's row lock.
+     */
+    invalidateAll(userId: string, now: Date, tx: DbClient): Promise<void> {
+      return useUpAll(tx, userId, now)
     },
 
     /** Deletes up to `limit` links that expired before `before`, used or not (the prune job). */

@@ -1,4 +1,4 @@
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { build } from '../helpers/build.js'
 import { PASSWORD, login, post, problemOf, refresh, uniqueEmail } from '../helpers/http.js'
 import { linkPathOf, linkTokenOf, startSmtpServer } from '../helpers/smtp.js'
@@ -7,7 +7,7 @@ const RESET_SUBJECT = 'Reset your password'
 const CHANGED_SUBJECT = 'Your password was changed'
 const NEW_PASSWORD = 'a brand new passphrase for ada'
 
-async function setup(t: Tap.Test, env: NodeJS.ProcessEnv = {}) {
+async function setup(t: Test, env: NodeJS.ProcessEnv = {}) {
   const smtp = await startSmtpServer(t)
   const built = await build(t, { SMTP_URL: smtp.url, MAIL_REQUEST_MIN_RESPONSE_MS: '0', ...env })
   const email = uniqueEmail('reset')
@@ -19,11 +19,6 @@ async function setup(t: Tap.Test, env: NodeJS.ProcessEnv = {}) {
     return linkTokenOf(mails.at(-1)!)
   }
   return { ...built, smtp, email, forgot }
-}
-
-type Tap = typeof t
-declare namespace Tap {
-  type Test = Parameters<Parameters<Tap['test']>[1]>[0]
 }
 
 t.test('forgot → reset: new password works, old one and every old login do not, a notice arrives, the address is verified', async (t) => {

@@ -107,3 +107,28 @@ t.test('LOGIN_REQUIRES_VERIFIED_EMAIL: a correct password for an unverified addr
   t.equal((await post(app, '/auth/verify-email', { token })).statusCode, 200)
   t.equal((await post(app, '/auth/login', { email, password: PASSWORD })).statusCode, 200)
 })
+
+t.test('resend and forgot count against the per-IP /auth budget: 429 with Retry-After', async (t) => {
+  const { app } = await build(t, { AUTH_REQUESTS_PER_MINUTE: '3', MAIL_REQUEST_MIN_RESPONSE_MS: '0' })
+  const email = uniqueEmail('flood')
+  const statuses = []
+  for (const url of ['/auth/password/forgot', '/auth/verify-email/resend', '/auth/password/forgot', '/auth/verify-email/resend']) {
+    const response = await post(app, url, { email })
+    statuses.push(response.statusCode)
+    if (response.statusCode === 429) {
+      t.equal(problemOf(response).code, 'rate_limited')
+      t.ok(Number(response.headers['retry-after']) > 0, 'Retry-After says when')
+    }
+  }
+  t.same(statuses, [202, 202, 202, 429])
+})
+
+t.test('concurrent registrations each queue their own mail without deadlocking each other', async (t) => {
+  const smtp = await startSmtpServer(t)
+  const { app } = await build(t, { SMTP_URL: smtp.url })
+  const emails = Array.from({ length: 30 }, () => uniqueEmail('crowd'))
+  const answers = await Promise.all(emails.map((email) => post(app, '/auth/register', { email, password: PASSWORD })))
+  t.same(answers.map((answer) => answer.statusCode), Array(30).fill(201), 'no 503 from lock waits or deadlocks')
+  await smtp.waitFor((mail) => emails.includes(mail.to), 30)
+  t.same(new Set(smtp.received.map((mail) => mail.to)).size, 30, 'one verification mail each')
+})

@@ -26,7 +26,7 @@ t.test('the generated TypeScript client walks the flow against a listening serve
   if (!tokens?.refreshToken) throw new Error(`login failed: ${JSON.stringify(login.error)}`)
 
   const me = await api.GET('/me', { headers: { authorization: `Bearer ${tokens.accessToken}` } })
-  t.same(me.data, { id: registered.data?.id, email, role: 'user' })
+  t.same(me.data, { id: registered.data?.id, email, role: 'user', emailVerified: false })
 
   const refreshed = await api.POST('/auth/refresh', { body: { refreshToken: tokens.refreshToken } })
   t.ok(refreshed.data?.refreshToken && refreshed.data.refreshToken !== tokens.refreshToken)
