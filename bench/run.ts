@@ -1,5 +1,6 @@
 // npm run bench: measures the stateless API against its own ceiling and against server sessions, on the
 // real server (bench/server/server.mjs, the build in dist/) and real MariaDB and Redis. See bench/README.md.
+import { randomBytes } from 'node:crypto'
 import { performance } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { checkBuild, startServer, type RunningServer } from './harness/server-process.js'
@@ -77,6 +78,8 @@ const keyFor = (algorithm: BenchAlgorithm): SigningKey => {
   return made
 }
 const { env: serverEnv, notes: envNotes } = benchServerEnv(urls.database)
+// Like the signing key: one per bench run, kept here so the harness can mint refresh tokens, and out of the report.
+const refreshSecret = randomBytes(32).toString('base64')
 notes.push(...envNotes)
 
 let server: RunningServer | undefined
@@ -119,7 +122,7 @@ try {
     const key = keyFor(algorithm)
     server = await timed(`start the bench server (${spec.title}, migrations on start)`, () =>
       startServer(
-        { ...serverEnv, ...spec.env, JWT_ALGORITHM: algorithm, JWT_PRIVATE_KEY: key.privateKeyPem },
+        { ...serverEnv, ...spec.env, JWT_ALGORITHM: algorithm, JWT_PRIVATE_KEY: key.privateKeyPem, REFRESH_TOKEN_SECRET: refreshSecret },
         { cpuProfileDir: options.cpuProfileDir },
       ),
     )
@@ -135,7 +138,12 @@ try {
         },
         db,
         redis,
-        minter: createTokenMinter({ ...info, algorithm, privateKeyPem: key.privateKeyPem }),
+        minter: createTokenMinter({
+          ...info,
+          algorithm,
+          privateKeyPem: key.privateKeyPem,
+          refreshSecret,
+        }),
         minterAlgorithm: algorithm,
         accessCacheSize: info.accessCacheSize,
         users: fixtureSets.values().next().value?.users,

@@ -8,6 +8,8 @@ import { PROJECT_ROOT } from './paths.js'
 export interface ServerInfo {
   port: number
   kid: string
+  /** The kid of REFRESH_TOKEN_SECRET, which refresh tokens are MACed with. */
+  refreshKid: string
   issuer: string
   audience: string
   /** Access-token cache entries, per process. */

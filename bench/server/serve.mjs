@@ -31,6 +31,7 @@ export async function serve(config) {
   return {
     port: typeof address === 'object' && address ? address.port : config.port,
     kid: config.jwt.keys.signing.kid,
+    refreshKid: config.jwt.refreshKeys.signing.kid,
     issuer: config.jwt.issuer,
     audience: config.jwt.audience,
     accessCacheSize: config.accessTokenCacheSize,

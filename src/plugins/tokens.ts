@@ -35,10 +35,12 @@ export interface TokensOptions {
  * names (several during a rotation), and verified access tokens are cached until they expire.
  */
 async function tokens(app: FastifyInstance, options: TokensOptions) {
-  const { keys, issuer, audience } = options.jwt
+  const { keys, refreshKeys, issuer, audience } = options.jwt
   const { algorithm, kid, key } = keys.signing
   const signingKey = Buffer.isBuffer(key) ? createSecretKey(key) : createPrivateKey(key)
-  const signer = (typ: string) => createJwtSigner({ algorithm, key: signingKey, kid, typ, issuer, audience })
+  const signAccess = createJwtSigner({ algorithm, key: signingKey, kid, typ: ACCESS_TOKEN_TYPE, issuer, audience })
+  // Only this service reads refresh tokens: an HMAC under its own secret, a few µs instead of an RSA signature.
+  const signRefresh = createJwtSigner({ algorithm: 'HS256', ...refreshKeys.signing, typ: REFRESH_TOKEN_TYPE, issuer, audience })
 
   if (keys.ephemeral) {
     app.log.warn(
@@ -46,18 +48,25 @@ async function tokens(app: FastifyInstance, options: TokensOptions) {
         'and other instances will not accept them. Set JWT_PRIVATE_KEY (or JWT_SECRET for HS256) outside development.',
     )
   }
+  if (refreshKeys.ephemeral) {
+    app.log.warn(
+      'No REFRESH_TOKEN_SECRET configured: generated one for this process. Refresh tokens will not survive a restart ' +
+        'and other instances will not accept them. Set REFRESH_TOKEN_SECRET outside development.',
+    )
+  }
 
   // Declared up front so every request has the same shape; `authenticate` sets it before a route reads it.
   app.decorateRequest('user', null, [])
   app.decorate('tokens', {
     issuer: createTokenIssuer({
-      signAccess: signer(ACCESS_TOKEN_TYPE),
-      signRefresh: signer(REFRESH_TOKEN_TYPE),
+      signAccess,
+      signRefresh,
       accessTtlSeconds: options.jwt.accessTtlSeconds,
       clock: options.clock,
     }),
     verifier: createTokenVerifier({
       keys,
+      refreshKeys,
       issuer,
       audience,
       clockToleranceSeconds: options.jwt.clockToleranceSeconds,
