@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto'
 import { performance } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { takeHeapSnapshot } from './harness/heap-snapshot.js'
 import { checkBuild, startServer, type RunningServer } from './harness/server-process.js'
 import { describeMachine, loadAverage } from './harness/machine.js'
 import { measureScenario, RUNS_PER_SCENARIO } from './harness/measure.js'
@@ -123,7 +124,7 @@ try {
     server = await timed(`start the bench server (${spec.title}, migrations on start)`, () =>
       startServer(
         { ...serverEnv, ...spec.env, JWT_ALGORITHM: algorithm, JWT_PRIVATE_KEY: key.privateKeyPem, REFRESH_TOKEN_SECRET: refreshSecret },
-        { cpuProfileDir: options.cpuProfileDir },
+        { cpuProfileDir: options.cpuProfileDir, heapSnapshotDir: options.heapSnapshotDir },
       ),
     )
     db ??= await connect(urls.database)
@@ -162,6 +163,9 @@ try {
       const result = await measureScenario(scenario, context, options, log)
       for (const warning of result.warnings) log(`  warning: ${warning}`)
       results.push(result)
+      if (options.heapSnapshotDir) {
+        log(`  heap snapshot: ${await takeHeapSnapshot(server, options.heapSnapshotDir, `after-${scenario.id}`)}`)
+      }
     }
     // Requests whose client autocannon dropped at the end of the last run are still being served; stopping
     // now would close the database pool under them and log errors that have nothing to do with the bench.
