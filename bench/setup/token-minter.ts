@@ -65,7 +65,7 @@ export function createTokenMinter(key: MintingKey) {
   return {
     access(user: TokenSubject, ttlSeconds: number): string {
       const iat = nowSeconds()
-      return signAccess({ sub: user.id, email: user.email, role: user.role, jti: randomUUID(), iat, exp: iat + ttlSeconds })
+      return signAccess({ sub: user.id, email: user.email, role: user.role, email_verified: false, jti: randomUUID(), iat, exp: iat + ttlSeconds })
     },
 
     /** A refresh token of a login of its own (a new family), as a login right now would issue it. */
