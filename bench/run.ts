@@ -1,7 +1,9 @@
 // npm run bench: measures the stateless API against its own ceiling and against server sessions, on the
 // real server (bench/server/server.mjs, the build in dist/) and real MariaDB and Redis. See bench/README.md.
+import { randomBytes } from 'node:crypto'
 import { performance } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { takeHeapSnapshot } from './harness/heap-snapshot.js'
 import { checkBuild, startServer, type RunningServer } from './harness/server-process.js'
 import { describeMachine, loadAverage } from './harness/machine.js'
 import { measureScenario, RUNS_PER_SCENARIO } from './harness/measure.js'
@@ -77,6 +79,8 @@ const keyFor = (algorithm: BenchAlgorithm): SigningKey => {
   return made
 }
 const { env: serverEnv, notes: envNotes } = benchServerEnv(urls.database)
+// Like the signing key: one per bench run, kept here so the harness can mint refresh tokens, and out of the report.
+const refreshSecret = randomBytes(32).toString('base64')
 notes.push(...envNotes)
 
 let server: RunningServer | undefined
@@ -119,8 +123,8 @@ try {
     const key = keyFor(algorithm)
     server = await timed(`start the bench server (${spec.title}, migrations on start)`, () =>
       startServer(
-        { ...serverEnv, ...spec.env, JWT_ALGORITHM: algorithm, JWT_PRIVATE_KEY: key.privateKeyPem },
-        { cpuProfileDir: options.cpuProfileDir },
+        { ...serverEnv, ...spec.env, JWT_ALGORITHM: algorithm, JWT_PRIVATE_KEY: key.privateKeyPem, REFRESH_TOKEN_SECRET: refreshSecret },
+        { cpuProfileDir: options.cpuProfileDir, heapSnapshotDir: options.heapSnapshotDir },
       ),
     )
     db ??= await connect(urls.database)
@@ -135,7 +139,12 @@ try {
         },
         db,
         redis,
-        minter: createTokenMinter({ ...info, algorithm, privateKeyPem: key.privateKeyPem }),
+        minter: createTokenMinter({
+          ...info,
+          algorithm,
+          privateKeyPem: key.privateKeyPem,
+          refreshSecret,
+        }),
         minterAlgorithm: algorithm,
         accessCacheSize: info.accessCacheSize,
         users: fixtureSets.values().next().value?.users,
@@ -154,6 +163,9 @@ try {
       const result = await measureScenario(scenario, context, options, log)
       for (const warning of result.warnings) log(`  warning: ${warning}`)
       results.push(result)
+      if (options.heapSnapshotDir) {
+        log(`  heap snapshot: ${await takeHeapSnapshot(server, options.heapSnapshotDir, `after-${scenario.id}`)}`)
+      }
     }
     // Requests whose client autocannon dropped at the end of the last run are still being served; stopping
     // now would close the database pool under them and log errors that have nothing to do with the bench.

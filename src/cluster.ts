@@ -19,6 +19,7 @@ if (cluster.isPrimary) {
     else Object.assign(workerEnv, { JWT_PRIVATE_KEY: key.toString(), JWT_KEY_ID: kid })
     console.warn('No signing key configured: the workers share one generated for this run only.')
   }
+  if (config.jwt.refreshKeys.ephemeral) workerEnv.REFRESH_TOKEN_SECRET = randomBytes(32).toString('base64')
   if (!config.limits.redisUrl) {
     console.warn('REDIS_URL is not set: each worker counts failed logins and request budgets on its own.')
   }

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { z } from 'zod'
 import { MAX_CLOCK_TOLERANCE_SECONDS } from './tokens/claims.js'
+import { loadRefreshKeySet, type RefreshKeyMaterial, type RefreshKeySet } from './tokens/refresh-keys.js'
 import {
   DEFAULT_SIGNING_ALGORITHM,
   KeySetError,
@@ -66,6 +67,11 @@ const envSchema = databaseEnvSchema.extend({
   JWT_KEY_ID: z.string().min(1).max(128).optional(),
   JWT_VERIFY_KEYS: z.string().optional(),
   JWT_VERIFY_KEYS_FILE: z.string().optional(),
+  // Refresh tokens are HS256 under a secret of their own, never published (src/tokens/refresh-keys.ts).
+  REFRESH_TOKEN_SECRET: z.string().optional(),
+  REFRESH_TOKEN_SECRET_FILE: z.string().optional(),
+  REFRESH_TOKEN_PREVIOUS_SECRETS: z.string().optional(),
+  REFRESH_TOKEN_PREVIOUS_SECRETS_FILE: z.string().optional(),
   JWT_CLOCK_TOLERANCE_SECONDS: z.coerce.number().int().min(0).max(MAX_CLOCK_TOLERANCE_SECONDS).default(5),
   // How long verifiers and CDNs may cache the JWK Set; a new key must be published at least this long
   // before it signs (README, "Rotating the signing key"). At most a day, so a retired key cannot linger.
@@ -128,7 +134,11 @@ export class ConfigError extends Error {
 }
 
 /** Reads `NAME` or the file named by `NAME_FILE` (the Docker/Kubernetes secrets convention). */
-function secretFromEnv(env: Env, name: 'JWT_PRIVATE_KEY' | 'JWT_SECRET' | 'JWT_VERIFY_KEYS', problems: string[]) {
+function secretFromEnv(
+  env: Env,
+  name: 'JWT_PRIVATE_KEY' | 'JWT_SECRET' | 'JWT_VERIFY_KEYS' | 'REFRESH_TOKEN_SECRET' | 'REFRESH_TOKEN_PREVIOUS_SECRETS',
+  problems: string[],
+) {
   const inline = env[name]
   const file = env[`${name}_FILE`]
   if (inline && file) {
@@ -166,6 +176,18 @@ function checkKeys(env: Env, problems: string[]): KeyMaterial {
     }
   }
   return { algorithm, privateKey, secret, keyId: env.JWT_KEY_ID, verifyKeys }
+}
+
+function checkRefreshKeys(env: Env, jwtSecret: string | undefined, problems: string[]): RefreshKeyMaterial {
+  const secret = secretFromEnv(env, 'REFRESH_TOKEN_SECRET', problems)
+  const previous = secretFromEnv(env, 'REFRESH_TOKEN_PREVIOUS_SECRETS', problems)
+  if (secret === undefined && env.NODE_ENV === 'production') {
+    problems.push('REFRESH_TOKEN_SECRET (or REFRESH_TOKEN_SECRET_FILE) is required when NODE_ENV=production')
+  }
+  // One secret for both would let a refresh token's MAC stand for an access token's, typ aside.
+  if (secret !== undefined && secret === jwtSecret) problems.push('REFRESH_TOKEN_SECRET must differ from JWT_SECRET')
+  const previousSecrets = (previous ?? '').split(',').map((item) => item.trim()).filter(Boolean)
+  return { secret, previousSecrets }
 }
 
 /**
@@ -240,7 +262,7 @@ export function loadDatabaseConfig(source: NodeJS.ProcessEnv = process.env): Con
 }
 
 /** The configuration the app is built from: the validated environment, grouped by concern. */
-function configOf(env: Env, keys: KeySet) {
+function configOf(env: Env, keys: KeySet, refreshKeys: RefreshKeySet) {
   return {
     env: env.NODE_ENV,
     host: env.HOST,
@@ -252,6 +274,7 @@ function configOf(env: Env, keys: KeySet) {
       issuer: env.JWT_ISSUER,
       audience: env.JWT_AUDIENCE,
       keys,
+      refreshKeys,
       jwksMaxAgeSeconds: env.JWKS_MAX_AGE_SECONDS,
       clockToleranceSeconds: env.JWT_CLOCK_TOLERANCE_SECONDS,
       accessTtlSeconds: env.ACCESS_TOKEN_TTL_SECONDS,
@@ -302,6 +325,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   const problems: string[] = []
   const keys = checkKeys(env, problems)
   checkMail(env, problems)
+  const refreshKeyMaterial = checkRefreshKeys(env, keys.secret, problems)
   // NIST SP 800-63B (AAL1): re-authenticate at least every 30 days, whatever the user does.
   if (env.REMEMBER_ME_TTL_SECONDS > 2_592_000) {
     problems.push('REMEMBER_ME_TTL_SECONDS must be at most 2592000 (30 days)')
@@ -335,6 +359,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     problems.push('BCRYPT_COST must be at least 10 (lower values are accepted only with NODE_ENV=test)')
   }
   let keySet: KeySet | undefined
+  let refreshKeySet: RefreshKeySet | undefined
   if (problems.length === 0) {
     try {
       keySet = loadKeySet(keys)
@@ -342,7 +367,13 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       if (!(error instanceof KeySetError)) throw error
       problems.push(...error.problems)
     }
+    try {
+      refreshKeySet = loadRefreshKeySet(refreshKeyMaterial)
+    } catch (error) {
+      if (!(error instanceof KeySetError)) throw error
+      problems.push(...error.problems)
+    }
   }
-  if (problems.length > 0 || !keySet) throw new ConfigError(problems)
-  return configOf(env, keySet)
+  if (problems.length > 0 || !keySet || !refreshKeySet) throw new ConfigError(problems)
+  return configOf(env, keySet, refreshKeySet)
 }

@@ -17,6 +17,8 @@ export interface BenchOptions {
   keepDatabase: boolean
   /** Where the server writes a V8 CPU profile (`node --cpu-prof`) when it stops; none without --cpu-prof. */
   cpuProfileDir?: string
+  /** Where the server writes a V8 heap snapshot (and its /proc smaps_rollup) after each scenario; none without --heap-snapshot. */
+  heapSnapshotDir?: string
 }
 
 const USAGE = `usage: node --import tsx bench/run.ts [options]
@@ -26,6 +28,7 @@ const USAGE = `usage: node --import tsx bench/run.ts [options]
   --connections <n>     autocannon connections (default 50)
   --keep-database       leave the jwt_bench database and the Redis session keys behind for inspection
   --cpu-prof <dir>      run each server under node --cpu-prof, writing its profile to <dir> when it stops
+  --heap-snapshot <dir> after each scenario, write a heap snapshot of the server (its first process) to <dir>
   --help`
 
 function parseArgsOrUsage(argv: string[]) {
@@ -39,6 +42,7 @@ function parseArgsOrUsage(argv: string[]) {
         connections: { type: 'string' },
         'keep-database': { type: 'boolean', default: false },
         'cpu-prof': { type: 'string' },
+        'heap-snapshot': { type: 'string' },
         help: { type: 'boolean', default: false },
       },
       strict: true,
@@ -72,5 +76,6 @@ export function parseOptions(argv: string[]): BenchOptions {
     pruneRows: quick ? 100_000 : 1_000_000,
     keepDatabase: values['keep-database'],
     cpuProfileDir: values['cpu-prof'],
+    heapSnapshotDir: values['heap-snapshot'],
   }
 }

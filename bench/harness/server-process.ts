@@ -8,6 +8,8 @@ import { PROJECT_ROOT } from './paths.js'
 export interface ServerInfo {
   port: number
   kid: string
+  /** The kid of REFRESH_TOKEN_SECRET, which refresh tokens are MACed with. */
+  refreshKid: string
   issuer: string
   audience: string
   /** Access-token cache entries, per process. */
@@ -77,9 +79,13 @@ function waitForReady(child: ChildProcess): Promise<ServerInfo> {
 }
 
 /** Starts bench/server/server.mjs as its own process, never inside the process that generates load. */
-export async function startServer(env: Record<string, string>, { cpuProfileDir }: { cpuProfileDir?: string } = {}): Promise<RunningServer> {
+export async function startServer(
+  env: Record<string, string>,
+  { cpuProfileDir, heapSnapshotDir }: { cpuProfileDir?: string; heapSnapshotDir?: string } = {},
+): Promise<RunningServer> {
   // A profile covers the server's whole life (setup included); the summary is read by self time.
   const nodeArgs = cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(cpuProfileDir)}`] : []
+  if (heapSnapshotDir) nodeArgs.push('--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${path.resolve(heapSnapshotDir)}`)
   const child = spawn(process.execPath, [...nodeArgs, SERVER_ENTRY], {
     cwd: PROJECT_ROOT,
     // Only what the server needs: nothing from the shell (a stray .env variable, NODE_OPTIONS=--import tsx)

@@ -1,5 +1,6 @@
 // One serving process: the app plus the bench routes, listening. The single bench server and every
 // cluster worker run this.
+import { getHeapSpaceStatistics } from 'node:v8'
 import { buildApp } from '../../dist/app.js'
 import fastifyHelmetRoute from './fastify-helmet-route.mjs'
 import sessionRoutes from './session-routes.mjs'
@@ -17,6 +18,11 @@ export async function serve(config) {
     redisPrefix: process.env.BENCH_REDIS_PREFIX ?? 'jwt-bench:session:',
   })
   await app.register(fastifyHelmetRoute)
+  // For --heap-snapshot: what of the RSS V8 accounts for (heap spaces, external and array buffers).
+  app.get('/bench/memory', async () => ({
+    ...process.memoryUsage(),
+    heapSpaces: getHeapSpaceStatistics().map((space) => ({ name: space.space_name, committed: space.physical_space_size, used: space.space_used_size })),
+  }))
   // PORT=0 in a cluster: the primary holds one listening socket and every worker shares its port.
   await app.listen({ host: config.host, port: config.port })
 
@@ -31,6 +37,7 @@ export async function serve(config) {
   return {
     port: typeof address === 'object' && address ? address.port : config.port,
     kid: config.jwt.keys.signing.kid,
+    refreshKid: config.jwt.refreshKeys.signing.kid,
     issuer: config.jwt.issuer,
     audience: config.jwt.audience,
     accessCacheSize: config.accessTokenCacheSize,

@@ -22,8 +22,8 @@ function sessionKeyOf(request) {
 /** @param {string | null | undefined} data */
 function userOf(data) {
   if (!data) throw new ProblemError('token_invalid', 'No such session, or it has expired')
-  const { id, email, role } = JSON.parse(data)
-  return { id, email, role }
+  const { id, email, role, emailVerified } = JSON.parse(data)
+  return { id, email, role, emailVerified }
 }
 
 /**

@@ -63,7 +63,7 @@ export async function createSessionTable(db: Connection, salt: string, count: nu
   const users = await numberUsers(db)
   await db.query(
     `INSERT INTO sessions (session_key, session_data, expire_date)
-     SELECT SHA1(CONCAT(?, s.seq)), JSON_OBJECT('id', u.id, 'email', u.email, 'role', u.role), NOW(3) + INTERVAL 1 DAY
+     SELECT SHA1(CONCAT(?, s.seq)), JSON_OBJECT('id', u.id, 'email', u.email, 'role', u.role, 'emailVerified', JSON_EXTRACT('false', '$')), NOW(3) + INTERVAL 1 DAY
      FROM seq_0_to_${count - 1} s JOIN bench_users u ON u.n = s.seq % ?`,
     [salt, users],
   )

@@ -31,7 +31,7 @@ export async function fillRedisSessions(redis: Redis, keys: string[], users: Tok
   if (users.length === 0) throw new Error('no users to put in sessions')
   await inBatches(redis, keys, (pipeline, key, index) => {
     const { id, email, role } = users[index % users.length] as TokenSubject
-    pipeline.set(REDIS_SESSION_PREFIX + key, JSON.stringify({ id, email, role }), 'EX', SESSION_TTL_SECONDS)
+    pipeline.set(REDIS_SESSION_PREFIX + key, JSON.stringify({ id, email, role, emailVerified: false }), 'EX', SESSION_TTL_SECONDS)
   })
 }
 

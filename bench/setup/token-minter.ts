@@ -36,6 +36,9 @@ export interface MintingKey {
   algorithm: BenchAlgorithm
   privateKeyPem: string
   kid: string
+  /** REFRESH_TOKEN_SECRET and its kid: refresh tokens are HS256 whatever the access algorithm. */
+  refreshSecret: string
+  refreshKid: string
   issuer: string
   audience: string
 }
@@ -54,16 +57,15 @@ export interface TokenSubject {
  */
 export function createTokenMinter(key: MintingKey) {
   // `typ` is a fast-jwt signer option its types do not declare (src/plugins/tokens.ts passes it the same way).
-  const signer = (typ: string) =>
-    createSigner({ key: key.privateKeyPem, algorithm: key.algorithm, kid: key.kid, iss: key.issuer, aud: key.audience, ...{ typ } })
-  const signAccess = signer('at+jwt')
-  const signRefresh = signer('refresh+jwt')
+  const claims = { iss: key.issuer, aud: key.audience }
+  const signAccess = createSigner({ key: key.privateKeyPem, algorithm: key.algorithm, kid: key.kid, ...claims, ...{ typ: 'at+jwt' } })
+  const signRefresh = createSigner({ key: key.refreshSecret, algorithm: 'HS256', kid: key.refreshKid, ...claims, ...{ typ: 'refresh+jwt' } })
   const nowSeconds = () => Math.floor(Date.now() / 1000)
 
   return {
     access(user: TokenSubject, ttlSeconds: number): string {
       const iat = nowSeconds()
-      return signAccess({ sub: user.id, email: user.email, role: user.role, jti: randomUUID(), iat, exp: iat + ttlSeconds })
+      return signAccess({ sub: user.id, email: user.email, role: user.role, email_verified: false, jti: randomUUID(), iat, exp: iat + ttlSeconds })
     },
 
     /** A refresh token of a login of its own (a new family), as a login right now would issue it. */

@@ -30,6 +30,9 @@ interface AccessClaims {
 
 class UnknownKeyError extends Error {}
 
+// Asymmetric algorithms only: a public key must never be usable as an HMAC secret.
+const ALGORITHMS = ['ES256', 'RS256', 'EdDSA'] as const
+
 export function buildResourceServer(options: ResourceServerOptions): FastifyInstance {
   const { issuer, audience, unknownKeyCooldownMs = 30_000 } = options
   const domain = options.authServerUrl.endsWith('/') ? options.authServerUrl : `${options.authServerUrl}/`
@@ -41,6 +44,8 @@ export function buildResourceServer(options: ResourceServerOptions): FastifyInst
 
   async function publicKeyFor(kid: unknown, alg: unknown): Promise<string> {
     if (typeof kid !== 'string' || typeof alg !== 'string') throw new UnknownKeyError('no kid or alg')
+    // Before any fetch: a token of another algorithm (the auth API's HS256 refresh tokens) is never ours to verify.
+    if (!(ALGORITHMS as readonly string[]).includes(alg)) throw new UnknownKeyError(`algorithm ${alg} is not accepted`)
     const cached = getJwks.cache.get(getJwks.generateCacheKey(alg, kid, domain)) !== undefined
     if (!cached && !knownKids.has(kid) && Date.now() - lastMissAt < unknownKeyCooldownMs) {
       throw new UnknownKeyError(`unknown kid ${kid}; not refetching the JWK Set yet`)
@@ -63,8 +68,7 @@ export function buildResourceServer(options: ResourceServerOptions): FastifyInst
       return publicKeyFor(header.kid, header.alg)
     },
     verify: {
-      // Asymmetric algorithms only: a public key must never be usable as an HMAC secret.
-      algorithms: ['ES256', 'RS256', 'EdDSA'],
+      algorithms: [...ALGORITHMS],
       allowedIss: issuer,
       allowedAud: audience,
       // RFC 9068: only access tokens; the auth API's refresh tokens carry typ refresh+jwt.

@@ -42,12 +42,12 @@ export function createAuthService(deps: AuthServiceDeps) {
   const { users, revocations, checkPassword, issuer, verifier, clock, lifetimes } = deps
   const graceMs = lifetimes.reuseGraceSeconds * 1000
 
-  function sessionFor(user: UserRecord, refresh: RefreshClaims, nowMs: number): Session {
-    const access = issuer.issueAccess(user)
+  async function sessionFor(user: UserRecord, refresh: RefreshClaims, nowMs: number): Promise<Session> {
+    const [access, refreshToken] = await Promise.all([issuer.issueAccess(user), issuer.issueRefresh(refresh)])
     return {
       accessToken: access.token,
       expiresIn: access.expiresIn,
-      refreshToken: issuer.issueRefresh(refresh),
+      refreshToken,
       refreshExpiresIn: Math.max(0, refresh.exp - Math.floor(nowMs / 1000)),
       rememberMe: refresh.rm,
     }

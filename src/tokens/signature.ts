@@ -1,4 +1,4 @@
-import { createHmac, timingSafeEqual, verify, type KeyObject } from 'node:crypto'
+import { createHmac, sign, timingSafeEqual, verify, type KeyObject } from 'node:crypto'
 import type { SigningAlgorithm } from './signing-keys.js'
 
 /**
@@ -23,5 +23,20 @@ export function verifySignature(algorithm: SigningAlgorithm, key: KeyObject, inp
     } catch {
       resolve(false)
     }
+  })
+}
+
+/**
+ * Signs a JWS signing input, for the same reason on the thread pool: an RS256 signature costs ~0.35 ms
+ * of CPU, and a refresh makes two. HS256 stays inline (a few µs).
+ */
+export function createSignature(algorithm: SigningAlgorithm, key: KeyObject, input: string): Promise<Buffer> {
+  const data = Buffer.from(input)
+  if (algorithm === 'HS256') return Promise.resolve(createHmac('sha256', key).update(data).digest())
+  return new Promise((resolve, reject) => {
+    const done = (error: Error | null, signature: Buffer) => (error ? reject(error) : resolve(signature))
+    if (algorithm === 'EdDSA') sign(null, data, key, done)
+    else if (algorithm === 'ES256') sign('sha256', data, { key, dsaEncoding: 'ieee-p1363' }, done)
+    else sign('sha256', data, key, done)
   })
 }

@@ -105,7 +105,7 @@ function verificationKeyFromPublic(publicKey: KeyObject, kid?: string): Verifica
   }
 }
 
-function verificationKeyFromSecret(secret: Buffer, kid?: string): VerificationKey {
+export function verificationKeyFromSecret(secret: Buffer, kid?: string): VerificationKey {
   if (secret.length < 32) throw new Error('HS256 secrets must be at least 32 bytes')
   const id = kid ?? jwkThumbprint({ kty: 'oct', k: secret.toString('base64url') })
   return { kid: id, algorithm: 'HS256', key: secret, keyObject: createSecretKey(secret) }

@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto'
 import type { Clock } from '../clock.js'
 import type { AccessClaims, RefreshClaims, Role } from './claims.js'
 
-/** Signs a complete payload. Provided by @fastify/jwt (src/plugins/tokens.ts), one signer per token type. */
-export type SignFn = (payload: Record<string, unknown>) => string
+/** Signs a complete payload (./jwt-signer.ts), one signer per token type and key. */
+export type SignFn = (payload: Record<string, unknown>) => Promise<string>
 
 export interface TokenIssuerOptions {
   signAccess: SignFn
@@ -26,7 +26,7 @@ export interface IssuedAccessToken {
 
 export function createTokenIssuer(options: TokenIssuerOptions) {
   return {
-    issueAccess(user: TokenSubject): IssuedAccessToken {
+    async issueAccess(user: TokenSubject): Promise<IssuedAccessToken> {
       const iat = Math.floor(options.clock.now() / 1000)
       const claims: AccessClaims = {
         sub: user.id,
@@ -37,7 +37,7 @@ export function createTokenIssuer(options: TokenIssuerOptions) {
         iat,
         exp: iat + options.accessTtlSeconds,
       }
-      return { token: options.signAccess({ ...claims }), expiresIn: options.accessTtlSeconds }
+      return { token: await options.signAccess({ ...claims }), expiresIn: options.accessTtlSeconds }
     },
 
     /**
@@ -45,7 +45,7 @@ export function createTokenIssuer(options: TokenIssuerOptions) {
      * the same token (EdDSA, HS256 and RS256 signatures are deterministic), which is what lets the grace
      * window hand a racing tab the very successor another tab already received.
      */
-    issueRefresh(claims: RefreshClaims): string {
+    issueRefresh(claims: RefreshClaims): Promise<string> {
       const { sub, fid, jti, iat, exp, ep, rm } = claims
       return options.signRefresh({ sub, fid, jti, iat, exp, ep, rm })
     },

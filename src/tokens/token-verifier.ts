@@ -3,6 +3,7 @@ import type { Clock } from '../clock.js'
 import { ProblemError } from '../errors/problem.js'
 import { ACCESS_TOKEN_TYPE, REFRESH_TOKEN_TYPE, type AccessClaims, type RefreshClaims, type Role } from './claims.js'
 import { verifySignature } from './signature.js'
+import type { RefreshKeySet } from './refresh-keys.js'
 import type { KeySet, VerificationKey } from './signing-keys.js'
 import { VerifiedTokenCache } from './verified-token-cache.js'
 
@@ -13,7 +14,10 @@ const MAX_TOKEN_LENGTH = 4096
 const REQUIRED_CLAIMS = ['iss', 'aud', 'sub', 'jti', 'iat', 'exp'] as const
 
 export interface TokenVerifierOptions {
+  /** Access tokens verify against these (the published keys)... */
   keys: KeySet
+  /** ...and refresh tokens against these alone (HS256 secrets no one else holds). */
+  refreshKeys: Pick<RefreshKeySet, 'verification'>
   issuer: string
   audience: string
   clockToleranceSeconds: number
@@ -52,7 +56,8 @@ function canonicalSignature(segment: string): Buffer | undefined {
 }
 
 /**
- * Verifies access and refresh tokens with no database: the key is the one named by `kid`, its algorithm
+ * Verifies access and refresh tokens with no database: the key is the one named by `kid` among the
+ * keys of the token's type (an access key never verifies a refresh token, nor the reverse), its algorithm
  * pinned (no `none`, no HS256 made with a public key), `typ` must be the token type's (`at+jwt` and
  * `refresh+jwt` never stand in for each other), `crit` extensions are refused, iss, aud and the other
  * claims are required, and the lifetime (exp, nbf) is checked against the injected clock with a bounded
@@ -63,12 +68,18 @@ function canonicalSignature(segment: string): Buffer | undefined {
  * clock and the same rule as a fresh verification.
  */
 export function createTokenVerifier(options: TokenVerifierOptions) {
-  const { clock, keys } = options
+  const { clock } = options
+  const accessKeys = options.keys.verification
+  const refreshKeys = options.refreshKeys.verification
   const toleranceMs = options.clockToleranceSeconds * 1000
   const accessCache = new VerifiedTokenCache<AccessClaims>(options.accessCacheSize)
 
   /** Everything but the signature and the lifetime, cheapest first: a forgery costs no crypto work. */
-  function checkStructure(token: string, typ: string): { key: VerificationKey; decoded: Decoded; signature: Buffer } {
+  function checkStructure(
+    token: string,
+    typ: string,
+    keys: ReadonlyMap<string, VerificationKey>,
+  ): { key: VerificationKey; decoded: Decoded; signature: Buffer } {
     if (token.length === 0) throw new ProblemError('token_missing', 'The token is empty')
     if (token.length > MAX_TOKEN_LENGTH) throw invalid('The token is too long')
     let decoded: Decoded
@@ -78,7 +89,7 @@ export function createTokenVerifier(options: TokenVerifierOptions) {
       throw invalid()
     }
     const { header, payload } = decoded
-    const key = typeof header.kid === 'string' ? keys.verification.get(header.kid) : undefined
+    const key = typeof header.kid === 'string' ? keys.get(header.kid) : undefined
     if (!key || header.alg !== key.algorithm || normalizeTyp(header.typ) !== typ || header.crit !== undefined) {
       throw invalid()
     }
@@ -104,8 +115,8 @@ export function createTokenVerifier(options: TokenVerifierOptions) {
     if (!isInteger(nbf) || now < nbf * 1000 - toleranceMs) throw invalid('The token is not valid yet')
   }
 
-  async function verifyFresh(token: string, typ: string): Promise<Record<string, unknown>> {
-    const { key, decoded, signature } = checkStructure(token, typ)
+  async function verifyFresh(token: string, typ: string, keys: ReadonlyMap<string, VerificationKey>): Promise<Record<string, unknown>> {
+    const { key, decoded, signature } = checkStructure(token, typ, keys)
     if (!(await verifySignature(key.algorithm, key.keyObject, decoded.input, signature))) throw invalid()
     return decoded.payload
   }
@@ -119,7 +130,7 @@ export function createTokenVerifier(options: TokenVerifierOptions) {
     async verifyAccess(token: string): Promise<AccessClaims> {
       const cached = accessCache.get(token, clock.now())
       if (cached) return cached
-      const payload = await verifyFresh(token, ACCESS_TOKEN_TYPE)
+      const payload = await verifyFresh(token, ACCESS_TOKEN_TYPE, accessKeys)
       // Tokens minted before email verification existed carry no email_verified: unverified.
       const { sub, email, role, email_verified = false, jti, iat, exp } = payload
       if (!isString(sub) || !isString(email) || !isString(role) || !ROLES.has(role) || !isString(jti)) {
@@ -136,7 +147,7 @@ export function createTokenVerifier(options: TokenVerifierOptions) {
     },
 
     async verifyRefresh(token: string, { allowExpired = false } = {}): Promise<RefreshClaims> {
-      const payload = await verifyFresh(token, REFRESH_TOKEN_TYPE)
+      const payload = await verifyFresh(token, REFRESH_TOKEN_TYPE, refreshKeys)
       const { sub, fid, jti, iat, exp, ep = 0, rm = false } = payload
       if (!isString(sub) || !isString(fid) || !isString(jti)) throw invalid('The token lacks required claims')
       if (!isInteger(iat) || !isInteger(exp)) throw invalid('The token has malformed time claims')

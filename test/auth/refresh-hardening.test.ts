@@ -2,7 +2,7 @@ import t from 'tap'
 import { build } from '../helpers/build.js'
 import { createTestDatabase } from '../helpers/database.js'
 import { cookieLogin, cookieOf, me, post, problemOf, refresh, registerUser, session, type Tokens } from '../helpers/http.js'
-import { generateSigningKey } from '../helpers/server-process.js'
+import { generateRefreshSecret, generateSigningKey } from '../helpers/server-process.js'
 
 t.test('token responses and /me are never cached', async (t) => {
   const { app } = await build(t)
@@ -61,7 +61,7 @@ t.test('more than one refresh_token cookie is refused, and nothing is consumed',
 
 t.test('remember-me is a claim of the login, not derived from today\'s config', async (t) => {
   const database = await createTestDatabase(t)
-  const env = { JWT_PRIVATE_KEY: generateSigningKey() }
+  const env = { JWT_PRIVATE_KEY: generateSigningKey(), REFRESH_TOKEN_SECRET: generateRefreshSecret() }
   const before = await build(t, { ...env, REFRESH_TOKEN_TTL_SECONDS: '86400' }, { database })
   const user = await registerUser(before.app)
   const sessionCookie = await cookieLogin(before.app, user)

@@ -3,7 +3,7 @@ import { build } from '../helpers/build.js'
 import { ManualClock } from '../helpers/clock.js'
 import { createTestDatabase } from '../helpers/database.js'
 import { login, post, problemOf, refresh, registerUser, PASSWORD, type Tokens } from '../helpers/http.js'
-import { generateSigningKey } from '../helpers/server-process.js'
+import { generateRefreshSecret, generateSigningKey } from '../helpers/server-process.js'
 
 const NEW_PASSWORD = 'a brand new, much longer passphrase 42'
 
@@ -16,7 +16,12 @@ const NEW_PASSWORD = 'a brand new, much longer passphrase 42'
 t.test('user-wide revocation on two instances', async (t) => {
   const database = await createTestDatabase(t)
   const clock = new ManualClock()
-  const env = { JWT_PRIVATE_KEY: generateSigningKey(), LOGIN_FAILURES_PER_IP: '10000', AUTH_REQUESTS_PER_MINUTE: '100000' }
+  const env = {
+    JWT_PRIVATE_KEY: generateSigningKey(),
+    REFRESH_TOKEN_SECRET: generateRefreshSecret(),
+    LOGIN_FAILURES_PER_IP: '10000',
+    AUTH_REQUESTS_PER_MINUTE: '100000',
+  }
   const [a, b] = await Promise.all([build(t, env, { database, clock }), build(t, env, { database, clock })])
   const instances = [a.app, b.app]
 

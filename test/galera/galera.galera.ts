@@ -5,7 +5,7 @@ import { build, type TestApp } from '../helpers/build.js'
 import { ManualClock } from '../helpers/clock.js'
 import type { TestDatabase } from '../helpers/database.js'
 import { PASSWORD, uniqueEmail } from '../helpers/http.js'
-import { generateSigningKey } from '../helpers/server-process.js'
+import { generateRefreshSecret, generateSigningKey } from '../helpers/server-process.js'
 import { GaleraCluster } from './cluster.js'
 
 /**
@@ -66,7 +66,7 @@ t.test('the service on a three-node Galera cluster', async (t) => {
   const databaseOn = (node: number): TestDatabase => ({ name, url: cluster.urlFor(node, name), drop: async () => undefined })
 
   // The deadline has to outlast the cluster's stall when a node dies (printed by the kill test).
-  const env = { JWT_PRIVATE_KEY: generateSigningKey(), AUTH_REQUESTS_PER_MINUTE: '1000000', DB_OPERATION_TIMEOUT_MS: '5000' }
+  const env = { JWT_PRIVATE_KEY: generateSigningKey(), REFRESH_TOKEN_SECRET: generateRefreshSecret(), AUTH_REQUESTS_PER_MINUTE: '1000000', DB_OPERATION_TIMEOUT_MS: '5000' }
   const clock = new WallClock()
   const instance = async (node: number, owner: { teardown(fn: () => unknown): void } = t) => {
     const app = await build(owner, env, { database: databaseOn(node), clock })

@@ -1,4 +1,4 @@
-import { sign } from 'node:crypto'
+import { createHmac, sign, type KeyObject } from 'node:crypto'
 
 /** Decodes a JWT without verifying it: for asserting on what the server put inside. */
 export function decodeJwt(token: string) {
@@ -26,4 +26,12 @@ export function unsigned(token: string): string {
 export function signEdDSA(header: object, payload: object, privateKeyPem: string | Buffer): string {
   const input = `${encode({ alg: 'EdDSA', ...header })}.${encode(payload)}`
   return `${input}.${sign(null, Buffer.from(input), privateKeyPem).toString('base64url')}`
+}
+
+/** Signs header.payload with RS256 (a private key) or HS256 (a secret), by the header's `alg`. */
+export function signJws(header: { alg: 'RS256' | 'HS256'; [name: string]: unknown }, payload: object, key: string | Buffer | KeyObject): string {
+  const input = `${encode(header)}.${encode(payload)}`
+  const signature =
+    header.alg === 'HS256' ? createHmac('sha256', key).update(input).digest() : sign('sha256', Buffer.from(input), key)
+  return `${input}.${signature.toString('base64url')}`
 }

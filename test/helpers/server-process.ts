@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
-import type { KeyObject } from 'node:crypto'
+import { randomBytes, type KeyObject } from 'node:crypto'
 import net from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { DEFAULT_SIGNING_ALGORITHM, generateSigningMaterial, type SigningAlgorithm } from '../../src/tokens/signing-keys.js'
@@ -23,6 +23,9 @@ export function generateSigningKey(algorithm: SigningAlgorithm = DEFAULT_SIGNING
   if (algorithm === 'HS256') throw new Error('HS256 takes a secret, not a key pair')
   return (generateSigningMaterial(algorithm) as KeyObject).export({ format: 'pem', type: 'pkcs8' }).toString()
 }
+
+/** A REFRESH_TOKEN_SECRET the test keeps, for the same reason. */
+export const generateRefreshSecret = () => randomBytes(32).toString('base64')
 
 export interface ServerProcess {
   url: string

@@ -2,7 +2,7 @@ import t from 'tap'
 import { createProxiedTestDatabase } from '../helpers/database.js'
 import { decodeJwt } from '../helpers/jwt.js'
 import { PASSWORD, uniqueEmail } from '../helpers/http.js'
-import { generateSigningKey, startServer } from '../helpers/server-process.js'
+import { generateRefreshSecret, generateSigningKey, startServer } from '../helpers/server-process.js'
 import { openSession } from '../../src/deploy/migrate.js'
 
 const post = (url: string, body: object) =>
@@ -15,7 +15,12 @@ const post = (url: string, body: object) =>
  */
 t.test('a refresh killed at any moment loses neither the token nor its successor', async (t) => {
   const { database, proxy, url } = await createProxiedTestDatabase(t)
-  const env = { DATABASE_URL: url, JWT_PRIVATE_KEY: generateSigningKey(), REFRESH_REUSE_GRACE_SECONDS: '60' }
+  const env = {
+    DATABASE_URL: url,
+    JWT_PRIVATE_KEY: generateSigningKey(),
+    REFRESH_TOKEN_SECRET: generateRefreshSecret(),
+    REFRESH_REUSE_GRACE_SECONDS: '60',
+  }
   const session = await openSession(database.url)
   t.teardown(() => session.end())
 

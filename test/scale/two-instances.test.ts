@@ -3,7 +3,7 @@ import t from 'tap'
 import { build } from '../helpers/build.js'
 import { createTestDatabase } from '../helpers/database.js'
 import { PASSWORD, uniqueEmail } from '../helpers/http.js'
-import { generateSigningKey } from '../helpers/server-process.js'
+import { generateRefreshSecret, generateSigningKey } from '../helpers/server-process.js'
 
 type Tokens = { accessToken: string; refreshToken: string }
 
@@ -15,6 +15,7 @@ t.test('two instances share MariaDB and Redis', async (t) => {
   const database = await createTestDatabase(t)
   const env = {
     JWT_PRIVATE_KEY: generateSigningKey(),
+    REFRESH_TOKEN_SECRET: generateRefreshSecret(),
     REDIS_URL: 'redis://127.0.0.1:6379',
     TRUST_PROXY: 'true',
     LOGIN_FAILURES_PER_ACCOUNT: '4',

@@ -1,4 +1,4 @@
-import { createHmac, createPublicKey, generateKeyPairSync, randomUUID } from 'node:crypto'
+import { createHmac, createPublicKey, generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto'
 import net from 'node:net'
 import { Writable } from 'node:stream'
 import fastifyHelmet, { type FastifyHelmetOptions } from '@fastify/helmet'
@@ -10,7 +10,7 @@ import { HELMET_OPTIONS } from '../../src/plugins/security.js'
 import { build, TEST_ENV } from '../helpers/build.js'
 import { createTestDatabase } from '../helpers/database.js'
 import { PASSWORD, post, problemOf, session, uniqueEmail } from '../helpers/http.js'
-import { decodeJwt, signEdDSA, tamper, unsigned } from '../helpers/jwt.js'
+import { decodeJwt, signEdDSA, signJws, tamper, unsigned } from '../helpers/jwt.js'
 
 /** Every answer in this file must be a 4xx problem document: never a 5xx, never a bare error. */
 function expectRefused(t: Test, response: LightMyRequestResponse, status: number, code: string, name: string) {
@@ -101,10 +101,10 @@ t.test('hostile tokens: every one is a 401, never a 500', async (t) => {
 
   // A future iat would restart the refresh idle timeout at will: refused beyond the clock tolerance.
   const refreshClaims = decodeJwt(tokens.refreshToken!).payload
-  const futureRefresh = signEdDSA(
-    { typ: 'refresh+jwt', kid: signing.kid },
+  const futureRefresh = signJws(
+    { alg: 'HS256', typ: 'refresh+jwt', kid: config.jwt.refreshKeys.signing.kid },
     { ...refreshClaims, iat: Number(refreshClaims.iat) + config.jwt.clockToleranceSeconds + 60 },
-    signing.key,
+    config.jwt.refreshKeys.signing.key,
   )
   const asRefresh: [string, string][] = [
     ['a refresh token issued in the future', futureRefresh],
@@ -118,6 +118,51 @@ t.test('hostile tokens: every one is a 401, never a 500', async (t) => {
 
   clock.advance((config.jwt.accessTtlSeconds + config.jwt.clockToleranceSeconds + 1) * 1000)
   expectRefused(t, await app.inject({ url: '/me', headers: { authorization: `Bearer ${tokens.accessToken}` } }), 401, 'token_expired', 'expired by the clock')
+})
+
+t.test('refresh tokens answer to the refresh secret alone, access tokens to the published keys alone', async (t) => {
+  const previous = randomBytes(32).toString('base64')
+  const { app, config } = await build(t, { REFRESH_TOKEN_SECRET: randomBytes(32).toString('base64'), REFRESH_TOKEN_PREVIOUS_SECRETS: previous })
+  const { tokens } = await session(app)
+  const access = config.jwt.keys.signing
+  const refresh = config.jwt.refreshKeys.signing
+  const refreshOf = decodeJwt(tokens.refreshToken!)
+  const accessOf = decodeJwt(tokens.accessToken)
+  t.same(refreshOf.header, { alg: 'HS256', typ: 'refresh+jwt', kid: refresh.kid }, 'a refresh token is HS256 under the refresh kid')
+  t.equal(accessOf.header.alg, 'RS256')
+  const jwks = (await app.inject({ url: '/.well-known/jwks.json' })).json<{ keys: { kid: string; kty: string }[] }>()
+  t.same(jwks.keys.map((key) => key.kid), [access.kid], 'the JWK Set holds the access key and nothing of the refresh secrets')
+
+  const fresh = () => ({ ...refreshOf.payload, jti: randomUUID() })
+  const publicPem = createPublicKey(access.key).export({ format: 'pem', type: 'spki' }).toString()
+  const asRefresh: [string, string][] = [
+    // Valid claims, a valid RS256 signature by our own access key: what every refresh token was before.
+    ['an RS256 refresh token signed with the access key', signJws({ alg: 'RS256', typ: 'refresh+jwt', kid: access.kid }, fresh(), access.key)],
+    ['the refresh secret under the access kid', signJws({ alg: 'HS256', typ: 'refresh+jwt', kid: access.kid }, fresh(), refresh.key)],
+    ['RS256 under the refresh kid', signJws({ alg: 'RS256', typ: 'refresh+jwt', kid: refresh.kid }, fresh(), access.key)],
+    ['HS256 MACed with the public key', signJws({ alg: 'HS256', typ: 'refresh+jwt', kid: refresh.kid }, fresh(), publicPem)],
+    ['an access token', tokens.accessToken],
+    ['an access token relabelled refresh+jwt', tamper(tokens.accessToken, { header: { typ: 'refresh+jwt' } })],
+  ]
+  for (const [name, refreshToken] of asRefresh) {
+    expectRefused(t, await post(app, '/auth/refresh', { refreshToken }), 401, 'token_invalid', name)
+  }
+  const asAccess: [string, string][] = [
+    ['a refresh token', tokens.refreshToken!],
+    ['access claims MACed with the refresh secret', signJws({ alg: 'HS256', typ: 'at+jwt', kid: refresh.kid }, accessOf.payload, refresh.key)],
+  ]
+  for (const [name, token] of asAccess) {
+    expectRefused(t, await app.inject({ url: '/me', headers: { authorization: `Bearer ${token}` } }), 401, 'token_invalid', name)
+  }
+
+  // The controls: built the same way with the right key, both are accepted; so is a previous secret.
+  t.equal((await post(app, '/auth/refresh', { refreshToken: signJws({ ...refreshOf.header, alg: 'HS256' }, fresh(), refresh.key) })).statusCode, 200, 'control')
+  const previousKid = [...config.jwt.refreshKeys.verification.keys()].find((kid) => kid !== refresh.kid)!
+  const rotated = await post(app, '/auth/refresh', {
+    refreshToken: signJws({ alg: 'HS256', typ: 'refresh+jwt', kid: previousKid }, fresh(), Buffer.from(previous)),
+  })
+  t.equal(rotated.statusCode, 200, 'a token of a previous secret still refreshes')
+  t.equal(decodeJwt(rotated.json<{ refreshToken: string }>().refreshToken).header.kid, refresh.kid, 'and its successor is under the current one')
 })
 
 t.test('hostile bodies: 400, 413 or 415, never a 500', async (t) => {

@@ -42,7 +42,8 @@ t.test('key rotation: old tokens verify until retired, new ones carry the new ki
   const k2 = generateKeyPairSync('ed25519')
   const publicJwk = (key: KeyObject, kid: string) => ({ ...key.export({ format: 'jwk' }), kid })
   // An Ed25519 deployment (the default before RS256), which names its algorithm.
-  const base = { DATABASE_URL: database.url, JWT_ALGORITHM: 'EdDSA' }
+  // The refresh secret stays: rotating the signing key does not touch refresh tokens (HS256 under their own).
+  const base = { DATABASE_URL: database.url, JWT_ALGORITHM: 'EdDSA', REFRESH_TOKEN_SECRET: randomBytes(32).toString('base64') }
 
   const before = await build(t, { ...base, JWT_PRIVATE_KEY: pem(k1.privateKey), JWT_KEY_ID: 'k1' }, { database })
   const user = await registerUser(before.app)

@@ -24,6 +24,7 @@ const now = Date.UTC(2026, 10, 25, 12)
 const verifier = (accessCacheSize: number, clock: ManualClock) =>
   createTokenVerifier({
     keys: config.jwt.keys,
+    refreshKeys: config.jwt.refreshKeys,
     issuer: config.jwt.issuer,
     audience: config.jwt.audience,
     clockToleranceSeconds: config.jwt.clockToleranceSeconds,

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { generateKeyPairSync } from 'node:crypto'
+import { generateKeyPairSync, randomBytes } from 'node:crypto'
 import { once } from 'node:events'
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import net from 'node:net'
@@ -79,6 +79,7 @@ function serverEnv(settings: ServerSettings, port: number): Record<string, strin
     JWT_PRIVATE_KEY: signingKeyPem(),
     SMTP_URL: settings.smtpUrl ?? 'smtp://127.0.0.1:2525',
     APP_URL: 'https://app.example.com',
+    REFRESH_TOKEN_SECRET: randomBytes(32).toString('base64'),
     BCRYPT_COST: '10',
     REFRESH_REUSE_GRACE_SECONDS: String(settings.graceSeconds),
     AUTH_REQUESTS_PER_MINUTE: '1000000',

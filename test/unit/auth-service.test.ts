@@ -44,7 +44,7 @@ function serviceWith(passwords: Pick<PasswordHasher, 'hash' | 'verify' | 'verify
       passwords,
       throttle: { begin: async () => ({ succeeded: async () => undefined }) },
     }),
-    issuer: { issueAccess: () => ({ token: 'access', expiresIn: 900 }), issueRefresh: () => 'refresh' },
+    issuer: { issueAccess: async () => ({ token: 'access', expiresIn: 900 }), issueRefresh: async () => 'refresh' },
     verifier: { verifyRefresh: unused },
     clock: new ManualClock(),
     lifetimes: { refreshTtlSeconds: 86_400, rememberMeTtlSeconds: 2_592_000, reuseGraceSeconds: 10, refreshIdleTimeoutSeconds: 604_800 },

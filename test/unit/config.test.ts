@@ -43,6 +43,7 @@ t.test('lists every invalid value at once, by variable name', async (t) => {
 
 // What production needs besides keys: where mail goes and the front end its links open.
 const MAIL = { SMTP_URL: 'smtp://user:secret@smtp.example.com:587', APP_URL: 'https://app.example.com' }
+const REFRESH_TOKEN_SECRET = 'a refresh-token secret of 32 bytes or more for production'
 
 t.test('production refuses to start without a signing key and names the variable', async (t) => {
   const problems = problemsOf({ NODE_ENV: 'production', ...MAIL })
@@ -55,13 +56,13 @@ t.test('production refuses to start without SMTP_URL and APP_URL, naming each', 
   const production = { NODE_ENV: 'production', JWT_ALGORITHM: 'EdDSA', JWT_PRIVATE_KEY: pem }
   t.match(problemsOf(production), [/^SMTP_URL is required/, /^APP_URL is required/])
   t.match(problemsOf({ ...production, ...MAIL, SMTP_URL: 'http://smtp.example.com' }), [/^SMTP_URL: expected smtp:\/\//])
-  t.equal(loadConfig({ ...production, ...MAIL }).mail.smtpUrl, MAIL.SMTP_URL)
-  t.equal(loadConfig({ ...production, ...MAIL, APP_URL: 'https://app.example.com/' }).mail.appUrl, 'https://app.example.com')
+  t.equal(loadConfig({ ...production, ...MAIL, REFRESH_TOKEN_SECRET }).mail.smtpUrl, MAIL.SMTP_URL)
+  t.equal(loadConfig({ ...production, ...MAIL, REFRESH_TOKEN_SECRET, APP_URL: 'https://app.example.com/' }).mail.appUrl, 'https://app.example.com')
 })
 
 t.test('production refuses settings that weaken it, naming the variable and the safe alternative', async (t) => {
   const key = generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString()
-  const production = { NODE_ENV: 'production', JWT_ALGORITHM: 'EdDSA', JWT_PRIVATE_KEY: key, ...MAIL }
+  const production = { NODE_ENV: 'production', JWT_ALGORITHM: 'EdDSA', JWT_PRIVATE_KEY: key, ...MAIL, REFRESH_TOKEN_SECRET }
   t.match(problemsOf({ ...production, TRUST_PROXY: 'true' }), [/^TRUST_PROXY=true .*TRUST_PROXY=1.*addresses/])
   t.match(problemsOf({ ...production, COOKIE_SECURE: 'false' }), [/^COOKIE_SECURE=false .*HTTPS/])
   t.same(loadConfig({ ...production, TRUST_PROXY: '1' }).http.trustProxy instanceof Function, true, 'a hop count is fine')
@@ -71,19 +72,19 @@ t.test('production refuses settings that weaken it, naming the variable and the 
 
 t.test('production with a key: migrations are a separate deploy step unless MIGRATE_ON_START says otherwise', async (t) => {
   const pem = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'pem', type: 'pkcs8' }).toString()
-  const config = loadConfig({ NODE_ENV: 'production', JWT_PRIVATE_KEY: pem, ...MAIL })
+  const config = loadConfig({ NODE_ENV: 'production', JWT_PRIVATE_KEY: pem, ...MAIL, REFRESH_TOKEN_SECRET })
   t.equal(config.jwt.keys.ephemeral, false)
   t.equal(config.database.migrateOnStart, false)
-  t.equal(loadConfig({ NODE_ENV: 'production', JWT_PRIVATE_KEY: pem, MIGRATE_ON_START: 'true', ...MAIL }).database.migrateOnStart, true)
+  t.equal(loadConfig({ NODE_ENV: 'production', JWT_PRIVATE_KEY: pem, MIGRATE_ON_START: 'true', ...MAIL, REFRESH_TOKEN_SECRET }).database.migrateOnStart, true)
 })
 
 t.test('a deployment made when EdDSA was the default keeps working once it names the algorithm', async (t) => {
   const pem = generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString()
-  const config = loadConfig({ NODE_ENV: 'production', JWT_ALGORITHM: 'EdDSA', JWT_PRIVATE_KEY: pem, ...MAIL })
+  const config = loadConfig({ NODE_ENV: 'production', JWT_ALGORITHM: 'EdDSA', JWT_PRIVATE_KEY: pem, ...MAIL, REFRESH_TOKEN_SECRET })
   t.equal(config.jwt.keys.signing.algorithm, 'EdDSA')
   t.match(config.jwt.keys.jwks.keys[0], { kty: 'OKP', crv: 'Ed25519', alg: 'EdDSA' })
   // Without JWT_ALGORITHM it does not start with a key it would sign wrongly with; it says what to set.
-  t.match(problemsOf({ NODE_ENV: 'production', JWT_PRIVATE_KEY: pem, ...MAIL }), [/EdDSA key but JWT_ALGORITHM is RS256/])
+  t.match(problemsOf({ NODE_ENV: 'production', JWT_PRIVATE_KEY: pem, ...MAIL, REFRESH_TOKEN_SECRET }), [/EdDSA key but JWT_ALGORITHM is RS256/])
 })
 
 t.test('checks relations between values', async (t) => {
@@ -94,7 +95,30 @@ t.test('checks relations between values', async (t) => {
   t.match(problemsOf({ JWT_CLOCK_TOLERANCE_SECONDS: '31' }), [/JWT_CLOCK_TOLERANCE_SECONDS/])
   t.match(problemsOf({ REMEMBER_ME_TTL_SECONDS: String(31 * 86_400) }), [/at most 2592000 \(30 days\)/])
   const pem = generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString()
-  t.match(problemsOf({ NODE_ENV: 'production', JWT_ALGORITHM: 'EdDSA', JWT_PRIVATE_KEY: pem, PASSWORD_MIN_SCORE: '1', ...MAIL }), [/PASSWORD_MIN_SCORE/])
+  t.match(problemsOf({ NODE_ENV: 'production', JWT_ALGORITHM: 'EdDSA', JWT_PRIVATE_KEY: pem, PASSWORD_MIN_SCORE: '1', ...MAIL, REFRESH_TOKEN_SECRET }), [/PASSWORD_MIN_SCORE/])
+})
+
+t.test('refresh tokens have an HS256 secret of their own: required in production, never published', async (t) => {
+  const pem = generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString()
+  const production = { NODE_ENV: 'production', JWT_ALGORITHM: 'EdDSA', JWT_PRIVATE_KEY: pem, ...MAIL }
+  t.match(problemsOf(production), [/^REFRESH_TOKEN_SECRET \(or REFRESH_TOKEN_SECRET_FILE\) is required/])
+  t.match(problemsOf({ REFRESH_TOKEN_SECRET: 'too short' }), [/REFRESH_TOKEN_SECRET: .*at least 32 bytes/])
+  t.match(problemsOf({ REFRESH_TOKEN_SECRET, REFRESH_TOKEN_PREVIOUS_SECRETS: `${'p'.repeat(32)},short` }), [
+    /REFRESH_TOKEN_PREVIOUS_SECRETS: secret 2: .*at least 32 bytes/,
+  ])
+  t.match(problemsOf({ REFRESH_TOKEN_SECRET, REFRESH_TOKEN_PREVIOUS_SECRETS: REFRESH_TOKEN_SECRET }), [/appears twice/])
+  const secret = 's'.repeat(32)
+  t.match(problemsOf({ JWT_ALGORITHM: 'HS256', JWT_SECRET: secret, REFRESH_TOKEN_SECRET: secret }), [/must differ from JWT_SECRET/])
+
+  const config = loadConfig({ ...production, REFRESH_TOKEN_SECRET, REFRESH_TOKEN_PREVIOUS_SECRETS: ` ${'p'.repeat(32)} , ${'q'.repeat(32)}` })
+  const { refreshKeys, keys } = config.jwt
+  t.equal(refreshKeys.ephemeral, false)
+  t.equal(refreshKeys.verification.size, 3, 'the current secret and two that only verify')
+  t.ok([...refreshKeys.verification.values()].every((key) => key.algorithm === 'HS256' && key.publicJwk === undefined))
+  t.ok(refreshKeys.verification.has(refreshKeys.signing.kid))
+  t.notOk([...refreshKeys.verification.keys()].some((kid) => keys.verification.has(kid)), 'no kid in both sets')
+  t.same(keys.jwks.keys.map((key) => key.kty), ['OKP'], 'the JWK Set publishes the access key alone')
+  t.equal(loadConfig({}).jwt.refreshKeys.ephemeral, true, 'development generates one')
 })
 
 t.test('HS256 needs a secret of at least 32 bytes', async (t) => {
