@@ -16,7 +16,7 @@ t.test('every error is an RFC 9457 problem', async (t) => {
 
   t.test('404 for an unknown route', async (t) => {
     expectProblem(t, await app.inject({ method: 'GET', url: '/nowhere' }), 404, 'not_found')
-    expectProblem(t, await app.inject({ method: 'DELETE', url: '/me' }), 404, 'not_found')
+    expectProblem(t, await app.inject({ method: 'PUT', url: '/me' }), 404, 'not_found')
   })
 
   t.test('413 for a body over the limit', async (t) => {
