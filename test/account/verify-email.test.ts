@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto'
 import t from 'tap'
+import { openSession } from '../../src/deploy/migrate.js'
 import { build } from '../helpers/build.js'
 import { PASSWORD, login, me, post, problemOf, uniqueEmail } from '../helpers/http.js'
 import { decodeJwt } from '../helpers/jwt.js'
@@ -131,4 +133,31 @@ t.test('concurrent registrations each queue their own mail without deadlocking e
   t.same(answers.map((answer) => answer.statusCode), Array(30).fill(201), 'no 503 from lock waits or deadlocks')
   await smtp.waitFor((mail) => emails.includes(mail.to), 30)
   t.same(new Set(smtp.received.map((mail) => mail.to)).size, 30, 'one verification mail each')
+})
+
+t.test('a database dump holds no usable link; no GET consumes one', async (t) => {
+  const smtp = await startSmtpServer(t)
+  const { app, database } = await build(t, { SMTP_URL: smtp.url })
+  const email = uniqueEmail('dump')
+  t.equal((await post(app, '/auth/register', { email, password: PASSWORD })).statusCode, 201)
+  const token = linkTokenOf(await smtp.mailTo(email, VERIFY_SUBJECT))
+  t.ok(Buffer.from(token, 'base64url').length >= 32, 'at least 32 random bytes')
+  await app.mail.delivery.drain()
+
+  const session = await openSession(database.url)
+  t.teardown(() => session.end())
+  const links = await session.query<{ hash: string }[]>('SELECT token_hash AS hash FROM account_links')
+  t.same(links.map((row) => row.hash), [createHash('sha256').update(token).digest('hex')], 'only the SHA-256 is stored')
+  const mails = await session.query<{ status: string; body: string | null }[]>('SELECT status, text_body AS body FROM mail_outbox')
+  t.same(mails, [{ status: 'sent', body: null }], 'the sent mail is scrubbed')
+  const [hits] = await session.query<{ count: bigint }[]>(
+    "SELECT (SELECT COUNT(*) FROM account_links WHERE token_hash LIKE CONCAT('%', ?, '%')) + (SELECT COUNT(*) FROM mail_outbox WHERE text_body LIKE CONCAT('%', ?, '%')) AS count",
+    [token, token],
+  )
+  t.equal(Number(hits?.count), 0, 'the token itself is nowhere in the database')
+
+  for (const url of ['/verify-email', `/auth/verify-email?token=${token}`, '/auth/verify-email']) {
+    t.equal((await app.inject({ method: 'GET', url })).statusCode, 404, `GET ${url.split('?')[0]} is no route`)
+  }
+  t.equal((await post(app, '/auth/verify-email', { token })).statusCode, 200, 'the link still works after the GETs')
 })
