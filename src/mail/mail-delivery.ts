@@ -59,7 +59,9 @@ export function createMailDelivery(deps: MailDeliveryDeps) {
   async function claim(): Promise<ClaimedMail[]> {
     const now = clock.now()
     try {
-      return await deps.transaction((tx) => outbox.claimDue(new Date(now), new Date(now + LEASE_MS), BATCH_SIZE, tx))
+      return await deps.transaction((tx) => outbox.claimDue(new Date(now), new Date(now + LEASE_MS), BATCH_SIZE, tx), {
+        isolationLevel: 'ReadCommitted',
+      })
     } catch (error) {
       // Galera: another node claimed the same rows first and won certification; the next round goes on.
       if (isWriteConflict(error)) return []

@@ -42,8 +42,9 @@ export function createMailOutboxRepository(prisma: Db) {
 
     /**
      * Claims up to `limit` rows due at `now` and leases them until `leaseUntil`: a worker that dies
-     * mid-send leaves them to be retried once the lease ends. Run inside a transaction: the row locks are
-     * what make concurrent claims skip each other.
+     * mid-send leaves them to be retried once the lease ends. Run inside a READ COMMITTED transaction: the
+     * row locks are what make concurrent claims skip each other, and at that level the scan takes no gap
+     * locks, so a registration queueing its mail never waits for (or deadlocks with) a claim.
      */
     async claimDue(now: Date, leaseUntil: Date, limit: number, tx: DbClient): Promise<ClaimedMail[]> {
       const rows = await tx.$queryRaw<ClaimedRow[]>`

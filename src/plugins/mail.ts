@@ -25,7 +25,7 @@ async function mail(app: FastifyInstance, options: { mail: Config['mail']; clock
   const transport = config.smtpUrl ? createSmtpTransport(config.smtpUrl, config.from) : createLogTransport(app.log)
   const delivery = createMailDelivery({
     outbox,
-    transaction: (work) => app.db.transaction(work),
+    transaction: (work, options) => app.db.transaction(work, options),
     transport,
     clock,
     log: app.log,

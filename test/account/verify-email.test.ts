@@ -127,10 +127,13 @@ t.test('resend and forgot count against the per-IP /auth budget: 429 with Retry-
 
 t.test('concurrent registrations each queue their own mail without deadlocking each other', async (t) => {
   const smtp = await startSmtpServer(t)
-  const { app } = await build(t, { SMTP_URL: smtp.url })
+  // Waiting for one of 10 connections on a loaded CI machine is not what this test is about: generous
+  // deadlines leave a deadlock or lock-wait timeout as the only way to a 503.
+  const { app } = await build(t, { SMTP_URL: smtp.url, DB_ACQUIRE_TIMEOUT_MS: '20000', DB_OPERATION_TIMEOUT_MS: '30000' })
   const emails = Array.from({ length: 30 }, () => uniqueEmail('crowd'))
   const answers = await Promise.all(emails.map((email) => post(app, '/auth/register', { email, password: PASSWORD })))
-  t.same(answers.map((answer) => answer.statusCode), Array(30).fill(201), 'no 503 from lock waits or deadlocks')
+  const refused = answers.filter((answer) => answer.statusCode !== 201).map((answer) => answer.body)
+  t.same(refused, [], 'no 503 from lock waits or deadlocks')
   await smtp.waitFor((mail) => emails.includes(mail.to), 30)
   t.same(new Set(smtp.received.map((mail) => mail.to)).size, 30, 'one verification mail each')
 })
