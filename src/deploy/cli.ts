@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util'
 import { systemClock } from '../clock.js'
-import { ConfigError, loadDatabaseConfig, loadDotEnv, type Config } from '../config.js'
+import { ConfigError, loadDatabaseConfig, loadDotEnv, loadMailDeliveryConfig, type Config } from '../config.js'
 import { openDatabase } from '../db/prisma.js'
 import { migrateDatabase, openSession, resolveFailedMigration } from './migrate.js'
 import { MIGRATIONS_DIR, readMigrations } from './migration-files.js'
@@ -8,7 +8,9 @@ import { MigrationError } from './migration-error.js'
 import { migrationStatus } from './migrator.js'
 import { createRevokedTokenRepository } from '../tokens/revoked-token-repository.js'
 import { createAccountLinkRepository } from '../account/account-link-repository.js'
+import { createMailDelivery, domainOf } from '../mail/mail-delivery.js'
 import { createMailOutboxRepository } from '../mail/mail-outbox-repository.js'
+import { createLogTransport, createSmtpTransport, type MailLog } from '../mail/mail-transport.js'
 import { createPruner, PRUNE_BATCH_SIZE, PRUNE_PAUSE_MS, pruneTablesOf } from '../maintenance/pruner.js'
 
 const USAGE = `usage: node dist/deploy/cli.js <command>     (npm run db:<command> -- [options])
@@ -19,7 +21,9 @@ const USAGE = `usage: node dist/deploy/cli.js <command>     (npm run db:<command
   resolve --rolled-back NAME    after repairing a failed migration by hand: let the next deploy retry it
   resolve --applied NAME        ... or record it as applied (you completed it by hand)
   prune [--batch-size N]        delete expired denylist rows, links and old mail, in batches (default ${PRUNE_BATCH_SIZE}) with a pause
-        [--pause-ms N]          between them (default ${PRUNE_PAUSE_MS} ms), printing progress`
+        [--pause-ms N]          between them (default ${PRUNE_PAUSE_MS} ms), printing progress
+  deliver-mail                  send every mail that is due now (npm run mail:deliver), then exit; mails whose
+                                retry is not due yet stay queued for the server's worker or the next run`
 
 /** Prints a URL with its password masked. */
 const safeUrl = (url: string) => url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@')
@@ -79,6 +83,49 @@ async function prune(database: Config['database'], batchSize: number, pauseMs: n
   }
 }
 
+/** pino's (fields, message) calls, printed on the console. */
+const consoleLog: MailLog = {
+  info: ((fields: object, message?: string) => console.log(message ?? '', JSON.stringify(fields))) as MailLog['info'],
+  warn: ((fields: object, message?: string) => console.warn(message ?? '', JSON.stringify(fields))) as MailLog['warn'],
+  error: ((fields: object, message?: string) => console.error(message ?? '', JSON.stringify(fields))) as MailLog['error'],
+}
+
+async function deliverMail(config: Pick<Config, 'database' | 'mail'>): Promise<number> {
+  const db = openDatabase(config.database)
+  const outbox = createMailOutboxRepository(db.prisma)
+  const { smtpUrl, from, maxAttempts } = config.mail
+  const transport = smtpUrl ? createSmtpTransport(smtpUrl, from) : createLogTransport(consoleLog)
+  let shown = 0
+  const delivery = createMailDelivery({
+    outbox,
+    transaction: (work, options) => db.transaction(work, options),
+    transport,
+    clock: systemClock,
+    log: consoleLog,
+    maxAttempts,
+    messageIdDomain: domainOf(from),
+    onBatch: ({ sent, retried, failed }) => {
+      if (sent + retried + failed - shown < 100) return
+      shown = sent + retried + failed
+      console.log(`... ${sent} sent, ${retried} to retry, ${failed} failed so far`)
+    },
+  })
+  try {
+    const { sent, retried, failed } = await delivery.drain()
+    console.log(`Sent ${sent} mail(s); ${retried} will be retried; ${failed} failed for good.`)
+    const left = await outbox.pending()
+    console.log(
+      left.nextAttemptAt
+        ? `${left.count} mail(s) still queued; the next is due at ${left.nextAttemptAt.toISOString()}.`
+        : 'The outbox holds no queued mail.',
+    )
+    return 0
+  } finally {
+    await delivery.stop(0)
+    await db.close()
+  }
+}
+
 async function main(): Promise<number> {
   const { positionals, values } = parseArgs({
     allowPositionals: true,
@@ -97,6 +144,7 @@ async function main(): Promise<number> {
     return command ? 0 : 2
   }
   loadDotEnv()
+  if (command === 'deliver-mail') return deliverMail(loadMailDeliveryConfig())
   const database = loadDatabaseConfig()
   switch (command) {
     case 'migrate':

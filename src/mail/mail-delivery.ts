@@ -1,20 +1,21 @@
-import type { FastifyBaseLogger } from 'fastify'
 import type { Clock } from '../clock.js'
 import type { Database } from '../db/prisma.js'
 import { isWriteConflict } from '../db/prisma-errors.js'
 import type { ClaimedMail, MailOutboxRepository } from './mail-outbox-repository.js'
-import { MailSendError, type MailTransport } from './mail-transport.js'
+import { MailSendError, type MailLog, type MailTransport } from './mail-transport.js'
 
 export interface MailDeliveryDeps {
   outbox: Pick<MailOutboxRepository, 'claimDue' | 'markSent' | 'scheduleRetry' | 'markFailed'>
   transaction: Database['transaction']
   transport: MailTransport
   clock: Clock
-  log: FastifyBaseLogger
+  log: MailLog
   maxAttempts: number
   /** The domain of Message-IDs: MAIL_FROM's. */
   messageIdDomain: string
   random?: () => number
+  /** Called after each batch with the counts so far (mail:deliver prints its progress). */
+  onBatch?: (total: DeliveryCounts) => void
 }
 
 export interface DeliveryCounts {
@@ -102,6 +103,7 @@ export function createMailDelivery(deps: MailDeliveryDeps) {
         for (const outcome of outcomes) {
           if (outcome.status === 'rejected') log.error({ err: outcome.reason }, 'could not record a mail delivery')
         }
+        if (batch.length > 0) deps.onBatch?.(total)
         if (batch.length < BATCH_SIZE || stopped) break
       }
     } while (wanted && !stopped)

@@ -78,6 +78,13 @@ export function createMailOutboxRepository(prisma: Db) {
         finished_at = ${at} WHERE id = ${id} AND status = 'pending' AND attempts = ${attempt}`
     },
 
+    /** How many mails still wait to be sent, and when the earliest of them is due. */
+    async pending(tx: DbClient = prisma): Promise<{ count: number; nextAttemptAt: Date | null }> {
+      const [row] = await tx.$queryRaw<{ count: bigint; nextAttemptAt: Date | null }[]>`
+        SELECT COUNT(*) AS count, MIN(next_attempt_at) AS nextAttemptAt FROM mail_outbox WHERE status = 'pending'`
+      return { count: Number(row?.count ?? 0), nextAttemptAt: row?.nextAttemptAt ?? null }
+    },
+
     /** Deletes up to `limit` sent or failed rows finished before `before` (the prune job). */
     deleteFinishedBatch(before: Date, limit: number, tx: DbClient = prisma): Promise<number> {
       return tx.$executeRaw`DELETE FROM mail_outbox WHERE finished_at < ${before} ORDER BY finished_at LIMIT ${limit}`

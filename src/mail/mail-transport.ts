@@ -20,6 +20,9 @@ export class MailSendError extends Error {
   }
 }
 
+/** The part of a pino logger mail needs; the mail:deliver command gives it one over the console. */
+export type MailLog = Pick<FastifyBaseLogger, 'info' | 'warn' | 'error'>
+
 export interface MailTransport {
   send(message: MailMessage): Promise<void>
   close(): void
@@ -57,7 +60,7 @@ export function createSmtpTransport(smtpUrl: string, from: string): MailTranspor
  * Development without SMTP_URL: each mail is written to the log, link included, so a fresh clone can walk
  * every flow with curl. Never used in production (the configuration requires SMTP_URL there).
  */
-export function createLogTransport(log: FastifyBaseLogger): MailTransport {
+export function createLogTransport(log: MailLog): MailTransport {
   return {
     async send(message) {
       log.info({ mail: { to: message.to, subject: message.subject } }, `mail (no SMTP_URL set, not sent):\n${message.text}`)

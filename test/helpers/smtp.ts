@@ -18,12 +18,16 @@ interface Teardown {
 /**
  * A real SMTP server in the test process (smtp-server), parsing what arrives with mailparser. Tests point
  * SMTP_URL at it: nothing is mocked at the transport. It can be stopped and started again on the same port
- * (an outage), and can refuse recipients for good (550).
+ * (an outage), can refuse recipients for good (550) or for now (451).
  */
 export class TestSmtpServer {
   readonly received: ReceivedMail[] = []
   /** Recipients refused with 550 at RCPT TO. */
   readonly refuse = new Set<string>()
+  /** Recipients deferred with 451 at RCPT TO: try again later. */
+  readonly defer = new Set<string>()
+  /** RCPT TO attempts per recipient, accepted or not. */
+  readonly attempts = new Map<string, number>()
   #events = new EventEmitter()
   #server: SMTPServer | undefined
   #port = 0
@@ -37,9 +41,13 @@ export class TestSmtpServer {
       authOptional: true,
       disabledCommands: ['STARTTLS'],
       logger: false,
-      onRcptTo: (address, _session, callback) => {
-        if (!this.refuse.has(address.address)) return callback()
-        callback(Object.assign(new Error('mailbox unavailable'), { responseCode: 550 }))
+      // An outage drops open connections at once instead of letting them finish for 30 s.
+      closeTimeout: 50,
+      onRcptTo: ({ address }, _session, callback) => {
+        this.attempts.set(address, (this.attempts.get(address) ?? 0) + 1)
+        if (this.refuse.has(address)) return callback(Object.assign(new Error('mailbox unavailable'), { responseCode: 550 }))
+        if (this.defer.has(address)) return callback(Object.assign(new Error('try again later'), { responseCode: 451 }))
+        callback()
       },
       onData: (stream, _session, callback) => {
         simpleParser(stream)
