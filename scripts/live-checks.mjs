@@ -1,11 +1,18 @@
 // CI's live-server stage: starts the built server (npm run build first) on a free port against a fresh
 // database, runs clients we did not write against it (newman, curl, the generated TypeScript client), then
 // stops it with SIGTERM and expects a clean exit. usage: node scripts/live-checks.mjs
+// Its mail goes to a catcher here that writes each recipient's latest reset-link token to LINK_DIR/<address>,
+// so the clients can walk forgot → reset as a person would, with the link from the mail.
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import net from 'node:net'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { simpleParser } from 'mailparser'
 import { createConnection } from 'mariadb'
+import { SMTPServer } from 'smtp-server'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const serverUrl = new URL(process.env.TEST_DATABASE_URL ?? 'mysql://root@127.0.0.1:3306')
@@ -50,19 +57,51 @@ function run(name, command, args, env = {}) {
   return once(child, 'exit').then(([code]) => ({ name, ok: code === 0 }))
 }
 
+async function startMailCatcher(linkDir) {
+  const catcher = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS'],
+    logger: false,
+    onData(stream, _session, callback) {
+      simpleParser(stream)
+        .then((mail) => {
+          const token = /\/reset-password#token=([\w-]+)/.exec(mail.text ?? '')?.[1]
+          const to = mail.to?.value?.[0]?.address
+          if (token && to) writeFileSync(path.join(linkDir, to), token)
+          callback()
+        })
+        .catch(callback)
+    },
+  })
+  catcher.listen(0, '127.0.0.1')
+  await once(catcher.server, 'listening')
+  return { catcher, url: `smtp://127.0.0.1:${catcher.server.address().port}` }
+}
+
+const linkDir = mkdtempSync(path.join(tmpdir(), 'live-links-'))
+const mail = await startMailCatcher(linkDir)
 const port = await freePort()
 const base = `http://127.0.0.1:${port}`
 const server = spawn(process.execPath, ['dist/server.js'], {
   cwd: root,
   stdio: ['ignore', 'inherit', 'inherit'],
-  env: { ...process.env, NODE_ENV: 'development', HOST: '127.0.0.1', PORT: String(port), DATABASE_URL: databaseUrl, LOG_LEVEL: 'warn' },
+  env: {
+    ...process.env,
+    NODE_ENV: 'development',
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    DATABASE_URL: databaseUrl,
+    LOG_LEVEL: 'warn',
+    SMTP_URL: mail.url,
+    APP_URL: 'http://127.0.0.1:5173',
+  },
 })
 const results = []
 try {
   await waitUntilReady(base, server)
   console.log(`live server ready at ${base}`)
-  results.push(await run('Postman collection (newman)', process.execPath, ['scripts/run-newman.mjs', base]))
-  results.push(await run('README curl walk-through', 'bash', ['scripts/curl-walkthrough.sh', base]))
+  results.push(await run('Postman collection (newman)', process.execPath, ['scripts/run-newman.mjs', base], { LINK_DIR: linkDir }))
+  results.push(await run('README curl walk-through', 'bash', ['scripts/curl-walkthrough.sh', base], { LINK_DIR: linkDir }))
   results.push(
     await run('generated TypeScript client', 'npx', ['tap', 'test/clients/typed-client.test.ts'], { API_BASE_URL: base }),
   )
@@ -72,6 +111,8 @@ try {
   const [code] = server.exitCode === null ? await once(server, 'exit') : [server.exitCode]
   results.push({ name: `SIGTERM: clean exit (code ${code} after ${Date.now() - started} ms)`, ok: code === 0 })
   await sql(`DROP DATABASE IF EXISTS \`${database}\``)
+  mail.catcher.close()
+  rmSync(linkDir, { recursive: true, force: true })
 }
 
 console.log('\n=== live-server checks')

@@ -2,6 +2,9 @@ import t, { type Test } from 'tap'
 import { createApiClient } from '../../clients/typescript/client.js'
 import { build } from '../helpers/build.js'
 import { PASSWORD, uniqueEmail } from '../helpers/http.js'
+import { linkTokenOf, startSmtpServer } from '../helpers/smtp.js'
+
+const NEW_PASSWORD = 'a brand new, much longer passphrase 42'
 
 /** API_BASE_URL points the test at a server that is already running (CI's live-server stage). */
 async function serverUrl(t: Test): Promise<string> {
@@ -38,4 +41,28 @@ t.test('the generated TypeScript client walks the flow against a listening serve
   t.equal(after.response.status, 401)
   t.equal(after.error?.code, 'token_revoked')
   t.equal(after.response.headers.get('content-type'), 'application/problem+json; charset=utf-8')
+})
+
+t.test('the typed client walks forgot → reset, with the link from a real mail', async (t) => {
+  // The link arrives by mail: this needs our own SMTP server, so not against a live server.
+  if (process.env.API_BASE_URL) return t.skip('needs the in-process SMTP server')
+  const smtp = await startSmtpServer(t)
+  const { app } = await build(t, { SMTP_URL: smtp.url })
+  const api = createApiClient(await app.listen({ host: '127.0.0.1', port: 0 }))
+  const email = uniqueEmail('typed-reset')
+  await api.POST('/auth/register', { body: { email, password: PASSWORD } })
+  const login = await api.POST('/auth/login', { body: { email, password: PASSWORD } })
+
+  const forgot = await api.POST('/auth/password/forgot', { body: { email } })
+  t.equal(forgot.response.status, 202)
+  const token = linkTokenOf(await smtp.mailTo(email, 'Reset your password'))
+  const reset = await api.POST('/auth/password/reset', { body: { token, newPassword: NEW_PASSWORD } })
+  t.equal(reset.response.status, 204)
+  const again = await api.POST('/auth/password/reset', { body: { token, newPassword: NEW_PASSWORD } })
+  t.equal(again.error?.code, 'link_invalid', 'the link worked once')
+
+  const old = await api.POST('/auth/refresh', { body: { refreshToken: login.data?.refreshToken } })
+  t.equal(old.error?.code, 'token_revoked', 'the login from before the reset is over')
+  const fresh = await api.POST('/auth/login', { body: { email, password: NEW_PASSWORD } })
+  t.equal(fresh.response.status, 200, 'the new password logs in')
 })
