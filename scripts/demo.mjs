@@ -1,6 +1,8 @@
 // npm run demo: the API and the example SPA (examples/spa) side by side, on two origins of one host, so the
 // browser does real CORS with credentials. Builds both, starts both, prints both URLs; Ctrl-C stops both.
-// usage: node scripts/demo.mjs   (PORT: the API's port, 3000; SPA_PORT: the SPA's, 5173)
+// The API's mail goes to a local mail catcher (maildev) with a web inbox, so the links in it can be clicked.
+// usage: node scripts/demo.mjs   (PORT: the API's port, 3000; SPA_PORT: the SPA's, 5173; MAIL_WEB_PORT: the
+// inbox's, 1080; with SMTP_URL set, mail goes there instead and no catcher starts)
 //
 // Cookies on http://127.0.0.1, as observed in Chromium 156 (test/e2e/spa.e2e.ts checks the first three points):
 // - The refresh cookie keeps its production flags: HttpOnly; Secure; SameSite=Strict; Path=/auth. Chromium
@@ -18,6 +20,7 @@ import { once } from 'node:events'
 import { existsSync } from 'node:fs'
 import net from 'node:net'
 import { fileURLToPath } from 'node:url'
+import { MailDev } from 'maildev'
 import { buildSpa } from '../examples/spa/build.mjs'
 import { startSpaServer } from '../examples/spa/serve.mjs'
 
@@ -55,9 +58,21 @@ async function waitUntilReady(url, api) {
   throw new Error(`the API at ${url} was not ready within 60 s`)
 }
 
-function startApi(port, spaOrigin) {
+/** A mail catcher for the demo: SMTP on a free port, its web inbox on MAIL_WEB_PORT (1080). */
+async function startMailCatcher() {
+  const smtpPort = await freePort()
+  const webPort = Number(process.env.MAIL_WEB_PORT ?? 1080)
+  const catcher = new MailDev({ smtp: smtpPort, ip: host, web: webPort, webIp: host, silent: true })
+  await catcher.start()
+  return { catcher, smtpUrl: `smtp://${host}:${smtpPort}`, inboxUrl: `http://${host}:${webPort}/index.html` }
+}
+
+function startApi(port, spaOrigin, smtpUrl) {
   const env = {
     ...process.env,
+    SMTP_URL: smtpUrl,
+    // The links in the mails open the SPA's pages.
+    APP_URL: process.env.APP_URL ?? spaOrigin,
     HOST: host,
     PORT: String(port),
     CORS_ORIGINS: [process.env.CORS_ORIGINS, spaOrigin].filter(Boolean).join(','),
@@ -74,7 +89,8 @@ await buildSpa()
 const apiPort = Number(process.env.PORT ?? 3000) || (await freePort())
 const apiUrl = `http://${host}:${apiPort}`
 const spa = await startSpaServer({ apiBaseUrl: apiUrl, host, port: Number(process.env.SPA_PORT ?? 5173) })
-const api = startApi(apiPort, spa.url)
+const mail = process.env.SMTP_URL ? null : await startMailCatcher()
+const api = startApi(apiPort, spa.url, process.env.SMTP_URL ?? mail.smtpUrl)
 
 let stopping = false
 async function stop(exitCode) {
@@ -85,6 +101,7 @@ async function stop(exitCode) {
     await once(api, 'exit')
   }
   await spa.close()
+  await mail?.catcher.stop()
   process.exit(exitCode)
 }
 process.on('SIGINT', () => void stop(0))
@@ -101,6 +118,7 @@ try {
   console.log(`
   Example SPA   ${spa.url}    <- open this in Chromium
   API           ${apiUrl}    (Swagger UI at ${apiUrl}/docs; CORS allows ${spa.url})
+  Mail inbox    ${mail ? `${mail.inboxUrl}    <- verification and reset links arrive here` : `(mail goes to ${process.env.SMTP_URL})`}
 
   Ctrl-C stops both.
 `)
