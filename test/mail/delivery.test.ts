@@ -136,7 +136,7 @@ t.test('mail:deliver sends what is due, reports what is left, and exits', async 
   const session = await openSession(database.url)
   t.teardown(() => session.end())
   const due = (recipients: string[]) =>
-    session.query('UPDATE mail_outbox SET next_attempt_at = NOW(3) WHERE recipient IN (?)', [recipients])
+    session.query('UPDATE mail_outbox SET next_attempt_at = UTC_TIMESTAMP(3) WHERE recipient IN (?)', [recipients])
   const deliverMail = () =>
     promisify(execFile)(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'src', 'deploy', 'cli.ts'), 'deliver-mail'], {
       cwd: PROJECT_ROOT,
