@@ -73,6 +73,7 @@ export function createApiClient(baseUrl: string, connections: number) {
     refresh: (refreshToken: string) => send('POST', '/auth/refresh', { json: { refreshToken } }),
     logout: (refreshToken: string) => send('POST', '/auth/logout', { json: { refreshToken } }),
     me: (accessToken: string) => send('GET', '/me', { bearer: accessToken }),
+    forgotPassword: (email: string) => send('POST', '/auth/password/forgot', { json: { email } }),
     close: () => pool.close(),
   }
 }

@@ -12,6 +12,13 @@ export interface DenylistRow {
   revokedAt: number
 }
 
+/** The mail outbox by status. */
+export interface MailOutboxCounts {
+  pending: number
+  sent: number
+  failed: number
+}
+
 export interface SoakDatabase {
   name: string
   host: string
@@ -19,6 +26,7 @@ export interface SoakDatabase {
   /** The database URL with another host and port: the way in through the proxy. */
   urlVia(port: number): string
   denylist(): Promise<DenylistRow[]>
+  mailOutbox(): Promise<MailOutboxCounts>
   drop(): Promise<void>
 }
 
@@ -56,6 +64,15 @@ export async function createSoakDatabase(name: string): Promise<SoakDatabase> {
       url.pathname = `/${name}`
       return url.toString()
     },
+    async mailOutbox() {
+      const rows = await withConnection(name, (connection) =>
+        connection.query<{ status: keyof MailOutboxCounts; count: bigint }[]>('SELECT status, COUNT(*) AS count FROM mail_outbox GROUP BY status'),
+      )
+      const counts: MailOutboxCounts = { pending: 0, sent: 0, failed: 0 }
+      for (const row of rows) counts[row.status] = Number(row.count)
+      return counts
+    },
+
     async denylist() {
       const rows = await withConnection(name, (connection) =>
         connection.query<{ id: string; scope: DenylistRow['scope']; reason: string; successor_jti: string | null; revoked_at: string }[]>(

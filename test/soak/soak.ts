@@ -13,6 +13,8 @@ import { createUsers, type SimUser } from './simulated-users.js'
 import { createSoakDatabase, type SoakDatabase } from './soak-database.js'
 import { checkBuild, PROJECT_ROOT, startServer, summarizeLog, type SoakServer } from './soak-server.js'
 import { TcpProxy } from '../helpers/tcp-proxy.js'
+import { TestSmtpServer } from '../helpers/smtp.js'
+import { checkMail, runMailTraffic, settledOutbox } from './mail-traffic.js'
 import { runWorkload, type SessionCounters } from './workload.js'
 
 const RESULTS_DIR = path.join(PROJECT_ROOT, 'test-results', 'soak')
@@ -110,8 +112,11 @@ async function measure(run: Run): Promise<Measured> {
 async function soak(options: SoakOptions, files: RunFiles, database: SoakDatabase, proxy: TcpProxy, signal: AbortSignal): Promise<SoakReport> {
   // The server and the checks must agree on the window; both read it from here.
   const graceSeconds = Number(process.env.REFRESH_REUSE_GRACE_SECONDS ?? 10)
+  const smtp = new TestSmtpServer()
+  await smtp.start()
   let server: SoakServer | undefined = await startServer({
     databaseUrl: database.urlVia(proxy.port),
+    smtpUrl: smtp.url,
     graceSeconds,
     logFile: files.serverLog,
     cwd: RESULTS_DIR,
@@ -123,15 +128,22 @@ async function soak(options: SoakOptions, files: RunFiles, database: SoakDatabas
     const { users, summary: setup } = await createUsers(api, options.users, options.loginConcurrency, signal)
     const setupSessions = users.flatMap((user) => (user.session ? [{ jti: user.session.jti, fid: user.session.fid }] : []))
     console.log(`setup took ${(setup.ms / 1000).toFixed(1)} s; running ${options.durationSeconds} s of load`)
-    const measured = await measure({ api, users, proxy, options, graceSeconds, files, signal })
+    const [measured, mailTraffic] = await Promise.all([
+      measure({ api, users, proxy, options, graceSeconds, files, signal }),
+      runMailTraffic(api, users, smtp, options, signal),
+    ])
     const crash = server.crashed()
     if (crash) throw new Error(crash)
+    const outbox = await settledOutbox(() => database.mailOutbox())
 
     const { window, records } = measured
     const denylist = await database.denylist()
     const serverExit = await server.stop()
     server = undefined
-    const invariants = checkInvariants({ records, window, graceMs: graceSeconds * 1000, setupSessions, denylist, serverExit })
+    const invariants = [
+      ...checkInvariants({ records, window, graceMs: graceSeconds * 1000, setupSessions, denylist, serverExit }),
+      ...checkMail(mailTraffic, outbox, smtp),
+    ]
     return {
       startedAt: new Date(window.startedAt).toISOString(),
       ok: invariants.every((check) => check.ok),
@@ -156,6 +168,7 @@ async function soak(options: SoakOptions, files: RunFiles, database: SoakDatabas
   } finally {
     await api.close()
     if (server) await server.stop()
+    await smtp.stop()
   }
 }
 
