@@ -494,7 +494,7 @@ t.test('a password reset from the mailed link ends the login in the other browse
   t.equal(await refreshNow(device.page), false, "the other browser's next refresh fails")
   const refresh = callsSince(device.calls, mark).find(isRefresh)
   t.equal((await refresh?.request.response())?.status(), 401, 'the API answers 401')
-  t.match(await problemCodeOf(refresh), /^token_/, 'with a refresh-token problem')
+  t.equal(await problemCodeOf(refresh), 'token_revoked', 'its refresh token was revoked by the reset')
   t.equal(await headingOf(device.page, 'Logged out'), 'Logged out', 'the other browser shows logged out')
   t.match(await noticeOf(device.page, 'Your session has ended'), 'Your session has ended', 'and says the session ended')
   await shot(device.page, 'other-browser-ended-by-the-reset')
@@ -504,5 +504,28 @@ t.test('a password reset from the mailed link ends the login in the other browse
   await logIn(page, { email: BEA, password: NEW_PASSWORD })
   t.equal(await headingOf(page, `Logged in as ${BEA}`), `Logged in as ${BEA}`, 'the new one does')
   await shot(page, 'logged-in-with-the-new-password')
-  await beaContext.close()
+})
+
+t.test('a signed-in user changes the address; it changes once the link mailed to the new one is opened', async (t) => {
+  t.teardown(() => beaContext.close())
+  const { page } = bea
+  const newEmail = 'bea.renamed@example.com'
+  await page.fill('#new-email', newEmail)
+  await page.fill('#email-password', 'not the right passphrase at all')
+  await press(page, '#email-form button[type="submit"]')
+  t.match(await noticeOf(page, 'Could not change'), /Could not change the email address: .+\(invalid_credentials\)/, 'a wrong password is refused')
+  await page.fill('#email-password', NEW_PASSWORD)
+  await press(page, '#email-form button[type="submit"]')
+  t.match(await noticeOf(page, `Check ${newEmail}`), 'the address changes once the link', 'the page says where the link went')
+  t.equal(await page.textContent('#me-email'), BEA, 'the address has not changed yet')
+  await shot(page, 'email-change-requested')
+
+  await smtp.mailTo(BEA, 'Your email address is about to change')
+  const mail = await smtp.mailTo(newEmail, 'Confirm your new email address')
+  t.equal(linkPathOf(mail), '/confirm-email', 'the mail links to the SPA\'s /confirm-email')
+  await page.goto(linkIn(mail, '/confirm-email'))
+  t.match(await linkResultOf(page, 'success'), `now ${newEmail}`, 'the page says the address changed')
+  t.equal(page.url(), `${spa.url}/confirm-email`, 'the token was taken out of the address bar')
+  t.equal(await headingOf(page, `Logged in as ${newEmail}`), `Logged in as ${newEmail}`, 'the session goes on, under the new address')
+  await shot(page, 'email-changed-from-the-mail')
 })

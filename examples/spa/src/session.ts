@@ -40,7 +40,7 @@ const REFRESHED: Record<Exclude<RefreshReason, 'start'>, string> = {
 const SESSION_ENDED: Record<string, string> = {
   token_missing: 'this browser no longer holds a refresh cookie',
   token_expired: 'the login expired',
-  token_revoked: 'it was logged out, here or with "log out everywhere"',
+  token_revoked: 'it was logged out, here or with "log out everywhere", or the password was reset',
   token_reused: 'a refresh token was used twice, so the login was ended for safety',
   token_invalid: 'the refresh cookie is not valid',
 }
