@@ -39,11 +39,14 @@ function securityHeaders(apiOrigin) {
   }
 }
 
+// The pages the API's mails link to: the app itself, which routes by location.pathname.
+const APP_PAGES = new Set(['/', '/verify-email', '/reset-password', '/confirm-email'])
+
 /** Maps a URL path to a file under root, or undefined when it would leave root. */
 function fileFor(root, pathname) {
   let relative
   try {
-    relative = pathname === '/' ? 'index.html' : decodeURIComponent(pathname).slice(1)
+    relative = APP_PAGES.has(pathname) ? 'index.html' : decodeURIComponent(pathname).slice(1)
   } catch {
     return undefined // malformed %-escape
   }

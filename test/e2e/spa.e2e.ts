@@ -9,6 +9,7 @@ import t, { type Test } from 'tap'
 import type { BrowserContext, Page } from 'playwright-core'
 import { buildSpa } from '../../examples/spa/build.mjs'
 import { startSpaServer } from '../../examples/spa/serve.mjs'
+import { linkPathOf, linkTokenOf, TestSmtpServer } from '../helpers/smtp.js'
 import {
   checkPrerequisites,
   databaseUrl,
@@ -42,7 +43,13 @@ const apiUrl = `http://127.0.0.1:${apiPort}`
 const spaFiles = await buildSpa({ outdir: await mkdtemp(join(tmpdir(), 'spa-e2e-')), quiet: true })
 const spa = await startSpaServer({ apiBaseUrl: apiUrl, root: spaFiles })
 const stranger = await startSpaServer({ apiBaseUrl: apiUrl, root: spaFiles })
+// A real SMTP server in this process: the API mails links to the SPA's origin, the test opens them.
+const smtp = new TestSmtpServer()
+await smtp.start()
 const api = await startApi(apiPort, {
+  SMTP_URL: smtp.url,
+  APP_URL: spa.url,
+  MAIL_POLL_INTERVAL_MS: '200',
   DATABASE_URL: databaseUrl(database),
   CORS_ORIGINS: spa.url,
   // The production setting: Chromium keeps Secure cookies from http://127.0.0.1 (a secure context).
@@ -58,7 +65,7 @@ const shot = await screenshotter()
 t.teardown(async () => {
   await browser.close()
   await api.stop()
-  await Promise.all([spa.close(), stranger.close()])
+  await Promise.all([spa.close(), stranger.close(), smtp.stop()])
   await dropDatabase(database)
   await rm(spaFiles, { recursive: true, force: true })
 })
@@ -402,4 +409,123 @@ t.test('an origin outside CORS_ORIGINS cannot use the API, nor the cookie', asyn
   t.equal((await refreshCookie(context))?.value, before?.value, 'the refresh cookie was not used from the other origin')
   await home.page.reload()
   await expectLoggedIn(t, home.page, 'the allowed origin is still logged in')
+})
+
+// --- the links in mails ----------------------------------------------------------------------------------
+
+const BEA = 'bea@example.com'
+const NEW_PASSWORD = 'copper kettles hum twelve quiet sonatas by moonlight'
+let beaContext: BrowserContext
+let bea: Tab
+
+/** The link in a mail, checked to point at the SPA's origin and the page it names. */
+function linkIn(mail: { text: string }, path: string): string {
+  const link = `${spa.url}${path}#token=${linkTokenOf(mail)}`
+  if (!mail.text.includes(link)) throw new Error(`expected ${link} in the mail:\n${mail.text}`)
+  return link
+}
+
+async function linkResultOf(page: Page, tone: 'success' | 'error'): Promise<string> {
+  await page.locator(`#link-result[data-tone="${tone}"]`).waitFor().catch(() => undefined)
+  return (await page.textContent('#link-result')) ?? ''
+}
+
+t.test('a new account confirms its address with the link mailed to it', async (t) => {
+  beaContext = await newBrowserContext()
+  bea = await openSpa(beaContext)
+  const { page } = bea
+  await register(page, BEA, PASSWORD)
+  t.match(await noticeOf(page, 'Account created'), /link to confirm the address/, 'registration says a link is on its way')
+  await logIn(page, { email: BEA })
+  t.equal(await headingOf(page, `Logged in as ${BEA}`), `Logged in as ${BEA}`, 'logged in before confirming')
+  t.match(await page.textContent('#me-verified'), /^not yet/, 'the panel says the address is not verified yet')
+  await shot(page, 'registered-address-not-verified-yet')
+
+  const mail = await smtp.mailTo(BEA, 'Confirm your email address')
+  t.equal(linkPathOf(mail), '/verify-email', 'the mail links to the SPA\'s /verify-email')
+  const link = linkIn(mail, '/verify-email')
+  await page.goto(link)
+  t.match(await linkResultOf(page, 'success'), `${BEA} is verified`, 'the page says the address is verified')
+  t.equal(page.url(), `${spa.url}/verify-email`, 'the token was taken out of the address bar')
+  t.equal(await headingOf(page, `Logged in as ${BEA}`), `Logged in as ${BEA}`, 'the session is restored on that page')
+  await page.locator('#me-verified', { hasText: 'yes' }).waitFor()
+  t.equal(await page.textContent('#me-verified'), 'yes', 'and GET /me now says emailVerified')
+  await shot(page, 'address-verified-from-the-mail')
+
+  // As from a mail client: a new tab (in this tab, only the fragment would change, and the page not reload).
+  const again = await beaContext.newPage()
+  await again.goto(link)
+  t.match(await linkResultOf(again, 'error'), /\(link_invalid\)/, 'the link works once: opened again, the problem is shown')
+  await shot(again, 'verify-link-used-twice')
+  await again.close()
+})
+
+t.test('a password reset from the mailed link ends the login in the other browser at its next refresh', async (t) => {
+  const otherBrowser = await newBrowserContext()
+  t.teardown(() => otherBrowser.close())
+  const device = await openSpa(otherBrowser)
+  await logIn(device.page, { email: BEA })
+  t.equal(await headingOf(device.page, `Logged in as ${BEA}`), `Logged in as ${BEA}`, 'another browser is logged in')
+
+  const { page } = bea
+  await press(page, '#logout')
+  await expectLoggedOut(t, page, 'the first browser logs out, then forgets its password')
+  await press(page, '#forgot-open')
+  await page.fill('#forgot-email', BEA)
+  await press(page, '#forgot-form button[type="submit"]')
+  t.match(await noticeOf(page, 'If an account has the address'), BEA, 'the page says a link is on its way, if the account exists')
+  await shot(page, 'forgot-password-link-requested')
+
+  const mail = await smtp.mailTo(BEA, 'Reset your password')
+  t.equal(linkPathOf(mail), '/reset-password', 'the mail links to the SPA\'s /reset-password')
+  await page.goto(linkIn(mail, '/reset-password'))
+  await page.locator('#reset-form').waitFor()
+  t.equal(page.url(), `${spa.url}/reset-password`, 'the token was taken out of the address bar')
+  await page.fill('#reset-password', 'short')
+  await press(page, '#reset-form button[type="submit"]')
+  t.match(await linkResultOf(page, 'error'), /\(validation_failed\)/, 'a password the API refuses is shown, the form stays')
+  await page.fill('#reset-password', NEW_PASSWORD)
+  await press(page, '#reset-form button[type="submit"]')
+  t.match(await linkResultOf(page, 'success'), 'Your password is changed', 'the new password is set')
+  t.ok(await page.locator('#reset-form').isHidden(), 'and the form is gone')
+  await shot(page, 'password-reset-from-the-mail')
+
+  const mark = device.calls.length
+  t.equal(await refreshNow(device.page), false, "the other browser's next refresh fails")
+  const refresh = callsSince(device.calls, mark).find(isRefresh)
+  t.equal((await refresh?.request.response())?.status(), 401, 'the API answers 401')
+  t.equal(await problemCodeOf(refresh), 'token_revoked', 'its refresh token was revoked by the reset')
+  t.equal(await headingOf(device.page, 'Logged out'), 'Logged out', 'the other browser shows logged out')
+  t.match(await noticeOf(device.page, 'Your session has ended'), 'Your session has ended', 'and says the session ended')
+  await shot(device.page, 'other-browser-ended-by-the-reset')
+
+  await logIn(page, { email: BEA })
+  t.match(await noticeOf(page, 'Login failed'), /\(invalid_credentials\)/, 'the old password no longer works')
+  await logIn(page, { email: BEA, password: NEW_PASSWORD })
+  t.equal(await headingOf(page, `Logged in as ${BEA}`), `Logged in as ${BEA}`, 'the new one does')
+  await shot(page, 'logged-in-with-the-new-password')
+})
+
+t.test('a signed-in user changes the address; it changes once the link mailed to the new one is opened', async (t) => {
+  t.teardown(() => beaContext.close())
+  const { page } = bea
+  const newEmail = 'bea.renamed@example.com'
+  await page.fill('#new-email', newEmail)
+  await page.fill('#email-password', 'not the right passphrase at all')
+  await press(page, '#email-form button[type="submit"]')
+  t.match(await noticeOf(page, 'Could not change'), /Could not change the email address: .+\(invalid_credentials\)/, 'a wrong password is refused')
+  await page.fill('#email-password', NEW_PASSWORD)
+  await press(page, '#email-form button[type="submit"]')
+  t.match(await noticeOf(page, `Check ${newEmail}`), 'the address changes once the link', 'the page says where the link went')
+  t.equal(await page.textContent('#me-email'), BEA, 'the address has not changed yet')
+  await shot(page, 'email-change-requested')
+
+  await smtp.mailTo(BEA, 'Your email address is about to change')
+  const mail = await smtp.mailTo(newEmail, 'Confirm your new email address')
+  t.equal(linkPathOf(mail), '/confirm-email', 'the mail links to the SPA\'s /confirm-email')
+  await page.goto(linkIn(mail, '/confirm-email'))
+  t.match(await linkResultOf(page, 'success'), `now ${newEmail}`, 'the page says the address changed')
+  t.equal(page.url(), `${spa.url}/confirm-email`, 'the token was taken out of the address bar')
+  t.equal(await headingOf(page, `Logged in as ${newEmail}`), `Logged in as ${newEmail}`, 'the session goes on, under the new address')
+  await shot(page, 'email-changed-from-the-mail')
 })

@@ -1,5 +1,6 @@
 // Entry point: read where the API is, wire the forms and buttons to the session, restore the session.
 import { createApiClient } from '../../../clients/typescript/client.js'
+import { createLinks, linkPageOf, takeLinkToken, type Links } from './links.js'
 import { createSession, type Session } from './session.js'
 import { createView, element } from './view.js'
 
@@ -69,11 +70,39 @@ function wire(session: Session) {
   onSubmit(loginForm, async ({ email, password, rememberMe }) => {
     if (await session.login(email, password, rememberMe)) loginForm.reset()
   })
+  const forgotForm = element<HTMLFormElement>('forgot-form')
+  element('forgot-open').addEventListener('click', () => {
+    forgotForm.hidden = false
+    element<HTMLInputElement>('forgot-email').value = element<HTMLInputElement>('login-email').value
+    element<HTMLInputElement>('forgot-email').focus()
+  })
+  onSubmit(forgotForm, async ({ email }) => {
+    if (await session.forgotPassword(email)) forgotForm.hidden = true
+  })
+  const emailForm = element<HTMLFormElement>('email-form')
+  onSubmit(emailForm, async ({ email, password }) => {
+    if (await session.changeEmail(email, password)) emailForm.reset()
+  })
   onClick('reload-profile', () => session.reloadUser())
   onClick('logout', () => session.logout())
   onClick('logout-all', () => session.logoutEverywhere())
   document.addEventListener('visibilitychange', () => {
     if (document.visibilityState === 'visible') session.resumeIfDue()
+  })
+}
+
+/** A page a mail linked to: take its token out of the address bar, then spend it (reset: once the form is sent). */
+async function openLink(links: Links) {
+  const page = linkPageOf(location.pathname)
+  if (!page) return
+  const token = takeLinkToken()
+  if (page === 'verify-email') await links.verifyEmail(token)
+  if (page === 'confirm-email') await links.confirmEmail(token)
+  if (page !== 'reset-password' || !links.showResetForm(token) || !token) return
+  const resetForm = element<HTMLFormElement>('reset-form')
+  resetForm.hidden = false
+  onSubmit(resetForm, async ({ password }) => {
+    if (await links.resetPassword(token, password)) resetForm.hidden = true
   })
 }
 
@@ -85,6 +114,8 @@ async function main() {
   const session = createSession(api, apiBaseUrl, ui)
   wire(session)
   window.__spa = Object.freeze({ refreshNow: () => session.refreshNow() })
+  // The link first: after a verified address, the restored session's GET /me already says so.
+  await openLink(createLinks(api, apiBaseUrl))
   await session.start()
 }
 

@@ -40,7 +40,7 @@ const REFRESHED: Record<Exclude<RefreshReason, 'start'>, string> = {
 const SESSION_ENDED: Record<string, string> = {
   token_missing: 'this browser no longer holds a refresh cookie',
   token_expired: 'the login expired',
-  token_revoked: 'it was logged out, here or with "log out everywhere"',
+  token_revoked: 'it was logged out, here or with "log out everywhere", or the password was reset',
   token_reused: 'a refresh token was used twice, so the login was ended for safety',
   token_invalid: 'the refresh cookie is not valid',
 }
@@ -191,7 +191,34 @@ export function createSession(api: ApiClient, apiBaseUrl: string, ui: SessionUi)
         ui.notify('error', `Registration failed: ${describe(outcome.failure)}`)
         return false
       }
-      ui.notify('success', `Account created for ${outcome.data.email}. You can log in now.`)
+      ui.notify(
+        'success',
+        `Account created for ${outcome.data.email}. You can log in now; a link to confirm the address is on its way there.`,
+      )
+      return true
+    },
+
+    /** The API answers 202 the same way whether or not the address has an account. */
+    async forgotPassword(email: string): Promise<boolean> {
+      const outcome = await attempt(() => api.POST('/auth/password/forgot', { body: { email } }))
+      if (!outcome.ok) {
+        ui.notify('error', `Could not ask for a reset link: ${describe(outcome.failure)}`)
+        return false
+      }
+      ui.notify('info', `If an account has the address ${email}, a link to choose a new password is on its way there.`)
+      return true
+    },
+
+    async changeEmail(newEmail: string, currentPassword: string): Promise<boolean> {
+      const outcome = await authorized('POST /me/email', (init) =>
+        api.POST('/me/email', { ...init, body: { newEmail, currentPassword } }),
+      )
+      if (!outcome) return false
+      if (!outcome.ok) {
+        ui.notify('error', `Could not change the email address: ${describe(outcome.failure)}`)
+        return false
+      }
+      ui.notify('info', `Check ${newEmail}: the address changes once the link mailed there is opened.`)
       return true
     },
 

@@ -28,11 +28,13 @@ function render(view: SessionView) {
   element('status').dataset.state = view.status
   element('logged-out-view').hidden = view.status !== 'logged-out'
   element('logged-in-view').hidden = view.status !== 'logged-in'
+  element('email-form').hidden = view.status !== 'logged-in'
   const [heading, detail] = HEADINGS[view.status]
   setText('status-heading', view.status === 'logged-in' ? `Logged in as ${view.user.email}` : heading)
   setText('status-detail', detail)
   if (view.status !== 'logged-in') return
   setText('me-email', view.user.email)
+  setText('me-verified', view.user.emailVerified ? 'yes' : 'not yet: open the link mailed to this address')
   setText('me-role', view.user.role)
   setText('me-id', view.user.id)
   setText('token-expires', clock(view.accessExpiresAt))
@@ -56,6 +58,17 @@ function notify(tone: Tone, text: string) {
   notice.dataset.tone = tone
   notice.textContent = text
   log(text)
+}
+
+/** The page a mail's link opened: what it is, and how it went (or what to do next, with no tone). */
+export function showLink(heading: string, text: string, tone?: Tone) {
+  element('link-view').hidden = false
+  setText('link-heading', heading)
+  const result = element('link-result')
+  result.textContent = text
+  if (tone) result.dataset.tone = tone
+  else delete result.dataset.tone
+  if (tone) log(`${heading}: ${text}`)
 }
 
 export function createView(origins: { page: string; api: string }): SessionUi {
