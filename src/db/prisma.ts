@@ -4,7 +4,7 @@ import { createPool, type Pool } from 'mariadb'
 import { PrismaClient } from '../generated/prisma/client.js'
 import type { Config } from '../config.js'
 import { poolConfigFromUrl } from './connection-options.js'
-import { isMissingTable, isWriteConflict } from './prisma-errors.js'
+import { isMissingTable } from './prisma-errors.js'
 import { latestMigrationName, MIGRATIONS_DIR } from '../deploy/migration-files.js'
 
 /** The database answers, but the newest migration this build ships is not applied (yet). */
@@ -78,17 +78,12 @@ export interface TransactionOptions {
   isolationLevel?: 'ReadCommitted'
 }
 
-const TRANSACTION_ATTEMPTS = 3
-
 export interface Database {
   prisma: Db
   pool: Pool
   /**
    * Runs `work` as one transaction: every statement it makes through `tx` commits together or not at all.
-   * A transaction chosen as a deadlock victim (or, on Galera, one that lost certification) is rolled back
-   * whole and run again, up to TRANSACTION_ATTEMPTS times, as InnoDB expects of its clients: `work` must
-   * decide from what it reads in the transaction, never from what an earlier attempt saw. The per-call
-   * deadline holds for all attempts together, and the failures are database errors (503).
+   * The per-call deadline holds for the transaction as a whole, and its failures are database errors (503).
    */
   transaction<T>(work: (tx: DbClient) => Promise<T>, options?: TransactionOptions): Promise<T>
   /** Resolves when the database answers and is migrated, within the operation deadline; rejects otherwise. */
@@ -116,16 +111,7 @@ export function openDatabase(config: Config['database']): Database {
     transaction(work, options) {
       // Prisma's own timeout rolls the transaction back; the outer deadline also covers a silent network.
       const settings = { ...options, maxWait: config.acquireTimeoutMs, timeout: config.operationTimeoutMs }
-      const attempt = async (): Promise<Awaited<ReturnType<typeof work>>> => {
-        for (let tries = 1; ; tries++) {
-          try {
-            return await prisma.$transaction(work, settings)
-          } catch (error) {
-            if (tries >= TRANSACTION_ATTEMPTS || !isWriteConflict(error)) throw error
-          }
-        }
-      }
-      return inFlight.track(withDeadline(attempt(), config.operationTimeoutMs))
+      return inFlight.track(withDeadline(prisma.$transaction(work, settings), config.operationTimeoutMs))
     },
     async checkReady() {
       // Ready means migrated, not just connected: the newest migration this build ships is recorded as
