@@ -35,24 +35,27 @@ export function createLinks(api: ApiClient, apiBaseUrl: string) {
     showLink(heading, `${LINK_FAILED[code] ?? 'That did not work.'} ${describeFailure(failure, apiBaseUrl)}`, 'error')
   }
   const noToken = (heading: string) => showLink(heading, 'This address has no token: open the link from the mail as it is.', 'error')
+  /** POSTs a link's token to the route that consumes it, and says how that went. */
+  async function consume(
+    token: string | undefined,
+    path: '/auth/verify-email' | '/auth/email/confirm',
+    heading: string,
+    success: (email: string) => string,
+  ): Promise<void> {
+    if (!token) return noToken(heading)
+    showLink(heading, 'Checking the link…')
+    const outcome = await attempt(() => api.POST(path, { body: { token } }))
+    if (!outcome.ok) return failed(heading, outcome.failure)
+    showLink(heading, success(outcome.data.email), 'success')
+  }
 
   return {
-    async verifyEmail(token: string | undefined): Promise<void> {
-      const heading = 'Confirm your email address'
-      if (!token) return noToken(heading)
-      showLink(heading, 'Checking the link…')
-      const outcome = await attempt(() => api.POST('/auth/verify-email', { body: { token } }))
-      if (!outcome.ok) return failed(heading, outcome.failure)
-      showLink(heading, `Thank you: ${outcome.data.email} is verified.`, 'success')
+    verifyEmail(token: string | undefined): Promise<void> {
+      return consume(token, '/auth/verify-email', 'Confirm your email address', (email) => `Thank you: ${email} is verified.`)
     },
 
-    async confirmEmail(token: string | undefined): Promise<void> {
-      const heading = 'Confirm your new email address'
-      if (!token) return noToken(heading)
-      showLink(heading, 'Checking the link…')
-      const outcome = await attempt(() => api.POST('/auth/email/confirm', { body: { token } }))
-      if (!outcome.ok) return failed(heading, outcome.failure)
-      showLink(heading, `Done: the address of your account is now ${outcome.data.email}.`, 'success')
+    confirmEmail(token: string | undefined): Promise<void> {
+      return consume(token, '/auth/email/confirm', 'Confirm your new email address', (email) => `Done: the address of your account is now ${email}.`)
     },
 
     /** Shows the new-password form; the token is only spent when it is sent. True once the password is set. */
