@@ -23,6 +23,7 @@ import accountRoutes from './routes/account.js'
 import authRoutes from './routes/auth.js'
 import healthRoutes from './routes/health.js'
 import meRoutes from './routes/me.js'
+import sessionRoutes from './routes/sessions.js'
 import wellKnownRoutes from './routes/well-known.js'
 
 export interface AppOptions {
@@ -104,6 +105,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     await auth.register(accountRoutes)
   })
   await app.register(meRoutes)
+  await app.register(sessionRoutes)
   await app.register(wellKnownRoutes, { jwks: config.jwt.keys.jwks, maxAgeSeconds: config.jwt.jwksMaxAgeSeconds })
   await app.register(healthRoutes, { checkDatabaseReady: () => app.db.checkReady() })
   return app

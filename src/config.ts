@@ -31,6 +31,8 @@ const databaseEnvSchema = z.object({
   DB_OPERATION_TIMEOUT_MS: milliseconds(3000),
   MIGRATE_ON_START: flag.optional(),
   PRUNE_INTERVAL_SECONDS: seconds(3600, 0),
+  // Security events older than this are deleted by the prune job.
+  AUTH_EVENT_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
   // A real Prisma schema engine, for `prisma migrate deploy`; without one the built-in applier runs.
   PRISMA_SCHEMA_ENGINE_BINARY: z.string().optional(),
 })
@@ -107,6 +109,8 @@ const envSchema = databaseEnvSchema.extend({
   MAILS_PER_ADDRESS_PER_HOUR: z.coerce.number().int().min(1).max(100).default(3),
   // Forgot-password and resend answer no sooner than this, whether or not the address has an account.
   MAIL_REQUEST_MIN_RESPONSE_MS: z.coerce.number().int().min(0).max(5000).default(250),
+  // Mail the user when they sign in from a device label none of their kept sessions has.
+  NOTIFY_NEW_DEVICE: flag.default(false),
 })
 
 type Env = z.infer<typeof envSchema>
@@ -227,6 +231,7 @@ const databaseConfigOf = (env: z.infer<typeof databaseEnvSchema>) => ({
   // Production migrates as a separate deploy step; development migrates on start.
   migrateOnStart: env.MIGRATE_ON_START ?? env.NODE_ENV !== 'production',
   pruneIntervalSeconds: env.PRUNE_INTERVAL_SECONDS,
+  authEventRetentionDays: env.AUTH_EVENT_RETENTION_DAYS,
   schemaEngineBinary: env.PRISMA_SCHEMA_ENGINE_BINARY,
 })
 
@@ -308,6 +313,7 @@ function configOf(env: Env, keys: KeySet, refreshKeys: RefreshKeySet) {
       },
       mailsPerAddressPerHour: env.MAILS_PER_ADDRESS_PER_HOUR,
       mailRequestMinResponseMs: env.MAIL_REQUEST_MIN_RESPONSE_MS,
+      notifyNewDevice: env.NOTIFY_NEW_DEVICE,
     },
   }
 }

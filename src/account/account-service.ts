@@ -4,9 +4,11 @@ import { v7 as uuidv7 } from 'uuid'
 import type { Clock } from '../clock.js'
 import type { Database, DbClient } from '../db/prisma.js'
 import { ProblemError } from '../errors/problem.js'
+import type { AuthEventRepository, AuthEventType, EventDetails } from '../events/auth-event-repository.js'
 import type { LinkPurpose } from '../generated/prisma/enums.js'
 import { linkUrl, mailTemplates, type LinkPage } from '../mail/mail-templates.js'
 import type { MailOutboxRepository, OutgoingMail } from '../mail/mail-outbox-repository.js'
+import { describeClient, type Caller } from '../sessions/client-description.js'
 import type { Role } from '../tokens/claims.js'
 import { normalizeEmail } from '../users/email-address.js'
 import type { UserRecord, UserRepository } from '../users/user-repository.js'
@@ -25,6 +27,7 @@ export interface AccountServiceDeps {
   >
   links: Pick<AccountLinkRepository, 'issue' | 'find' | 'consume' | 'invalidateAll'>
   outbox: Pick<MailOutboxRepository, 'enqueue'>
+  events: Pick<AuthEventRepository, 'record'>
   /** Called after a commit that queued mail, so it goes out now rather than at the next poll. */
   mailQueued: () => void
   transaction: Database['transaction']
@@ -72,7 +75,19 @@ const linkExpired = () => new ProblemError('link_expired', 'This link has expire
  * request waits on SMTP. Links are one-time tokens of which only a hash is stored.
  */
 export function createAccountService(deps: AccountServiceDeps) {
-  const { users, links, outbox, transaction, passwords, checkPassword, strength, budget, clock, settings } = deps
+  const { users, links, outbox, events, transaction, passwords, checkPassword, strength, budget, clock, settings } = deps
+
+  /** Records a security event inside `tx`, the transaction of the change it reports. */
+  function recordEvent(
+    tx: DbClient,
+    type: AuthEventType,
+    userId: string | null,
+    caller: Caller,
+    extra: { sessionId?: string; details?: EventDetails } = {},
+  ): Promise<void> {
+    const { ip, device } = describeClient(caller)
+    return events.record({ type, userId, ip, device, at: new Date(clock.now()), sessionId: extra.sessionId || null, details: extra.details }, tx)
+  }
 
   /**
    * Creates a link for `user` (superseding older ones of the purpose) and queues the mail carrying it.
@@ -165,11 +180,12 @@ export function createAccountService(deps: AccountServiceDeps) {
       return mailed(publicUser(user))
     },
 
-    async verifyEmail(token: string): Promise<PublicUser> {
+    async verifyEmail(token: string, caller: Caller): Promise<PublicUser> {
       const hash = hashOf(token)
       return transaction(async (tx) => {
         const link = await consume(tx, hash, 'verify_email')
         await users.markEmailVerified(link.userId, new Date(clock.now()), tx)
+        await recordEvent(tx, 'email_verified', link.userId, caller)
         const user = await users.findById(link.userId, tx)
         if (!user) throw linkInvalid()
         return publicUser(user)
@@ -190,16 +206,17 @@ export function createAccountService(deps: AccountServiceDeps) {
     },
 
     /** Queues a reset link for an account with this address; silent for any other address. */
-    forgotPassword(rawEmail: string): Promise<void> {
+    forgotPassword(rawEmail: string, caller: Caller): Promise<void> {
       const email = normalizeEmail(rawEmail)
       return anonymously(async () => {
         const user = await users.findByEmail(email)
         if (!user || !(await budget.take('password_reset', email))) return
-        await transaction((tx) =>
-          sendLink(tx, user, 'password_reset', (link, ttl) =>
+        await transaction(async (tx) => {
+          await sendLink(tx, user, 'password_reset', (link, ttl) =>
             mailTemplates.passwordReset({ userId: user.id, recipient: email }, link, ttl),
-          ),
-        )
+          )
+          await recordEvent(tx, 'password_reset_requested', user.id, caller)
+        })
         mailed(undefined)
       })
     },
@@ -210,7 +227,7 @@ export function createAccountService(deps: AccountServiceDeps) {
      * address verified and queues a notice. The new password is checked before the link is used, so a
      * weak one does not cost the user their link.
      */
-    async resetPassword(input: { token: string; newPassword: string }): Promise<void> {
+    async resetPassword(input: { token: string; newPassword: string; caller: Caller }): Promise<void> {
       const hash = hashOf(input.token)
       const link = await links.find(hash)
       if (!link || link.purpose !== 'password_reset') throw linkInvalid()
@@ -228,6 +245,7 @@ export function createAccountService(deps: AccountServiceDeps) {
         await users.replacePassword(user.id, passwordHash, tx, now)
         await links.invalidateAll(user.id, now, tx)
         await outbox.enqueue(mailTemplates.passwordChanged({ userId: user.id, recipient: current.email }), now, tx)
+        await recordEvent(tx, 'password_reset', user.id, input.caller)
       })
       mailed(undefined)
     },
@@ -237,9 +255,9 @@ export function createAccountService(deps: AccountServiceDeps) {
      * of the user in the same statement; a notice goes to the address. Access tokens already issued stay
      * valid until they expire, as always.
      */
-    async changePassword(input: { userId: string; currentPassword: string; newPassword: string; ip: string }): Promise<void> {
+    async changePassword(input: { userId: string; sessionId: string; currentPassword: string; newPassword: string; caller: Caller }): Promise<void> {
       const user = await existing(input.userId)
-      if (!(await checkPassword(user.email, input.ip, input.currentPassword, user))) {
+      if (!(await checkPassword(user.email, input.caller.ip, input.currentPassword, user))) {
         throw new ProblemError('invalid_credentials', 'The current password is wrong')
       }
       await strength.check(input.newPassword, personalWords(user.email))
@@ -247,6 +265,7 @@ export function createAccountService(deps: AccountServiceDeps) {
       await transaction(async (tx) => {
         await users.replacePassword(user.id, passwordHash, tx)
         await outbox.enqueue(mailTemplates.passwordChanged({ userId: user.id, recipient: user.email }), new Date(clock.now()), tx)
+        await recordEvent(tx, 'password_changed', user.id, input.caller, { sessionId: input.sessionId })
       })
       mailed(undefined)
     },
@@ -255,9 +274,15 @@ export function createAccountService(deps: AccountServiceDeps) {
      * Starts moving the account to `newEmail`: a confirmation link goes to the new address and a notice to
      * the current one. Nothing changes until the link is used.
      */
-    async requestEmailChange(input: { userId: string; newEmail: string; currentPassword: string; ip: string }): Promise<void> {
+    async requestEmailChange(input: {
+      userId: string
+      sessionId: string
+      newEmail: string
+      currentPassword: string
+      caller: Caller
+    }): Promise<void> {
       const user = await existing(input.userId)
-      if (!(await checkPassword(user.email, input.ip, input.currentPassword, user))) {
+      if (!(await checkPassword(user.email, input.caller.ip, input.currentPassword, user))) {
         throw new ProblemError('invalid_credentials', 'The current password is wrong')
       }
       const newEmail = normalizeEmail(input.newEmail)
@@ -277,6 +302,7 @@ export function createAccountService(deps: AccountServiceDeps) {
           newEmail,
         )
         await outbox.enqueue(mailTemplates.emailChangeRequested({ userId: user.id, recipient: user.email }, newEmail), new Date(clock.now()), tx)
+        await recordEvent(tx, 'email_change_requested', user.id, input.caller, { sessionId: input.sessionId, details: { newEmail } })
       })
       mailed(undefined)
     },
@@ -286,7 +312,7 @@ export function createAccountService(deps: AccountServiceDeps) {
      * address meanwhile, nothing changes (the link stays usable) and the answer is 409. Every other
      * outstanding link of the user is used up: none of them was meant for the new address.
      */
-    async confirmEmailChange(token: string): Promise<PublicUser> {
+    async confirmEmailChange(token: string, caller: Caller): Promise<PublicUser> {
       const hash = hashOf(token)
       return transaction(async (tx) => {
         const link = await consume(tx, hash, 'email_change')
@@ -296,6 +322,7 @@ export function createAccountService(deps: AccountServiceDeps) {
           throw new ProblemError('email_taken', 'Another account uses this address by now')
         }
         await links.invalidateAll(link.userId, now, tx)
+        await recordEvent(tx, 'email_changed', link.userId, caller)
         const user = await users.findById(link.userId, tx)
         if (!user) throw linkInvalid()
         return publicUser(user)
@@ -307,12 +334,16 @@ export function createAccountService(deps: AccountServiceDeps) {
      * it, and its refresh tokens stop working at once (their user is gone). An access token already issued
      * lives until it expires.
      */
-    async deleteAccount(input: { userId: string; password: string; ip: string }): Promise<void> {
+    async deleteAccount(input: { userId: string; password: string; caller: Caller }): Promise<void> {
       const user = await existing(input.userId)
-      if (!(await checkPassword(user.email, input.ip, input.password, user))) {
+      if (!(await checkPassword(user.email, input.caller.ip, input.password, user))) {
         throw new ProblemError('invalid_credentials', 'The password is wrong')
       }
-      await users.delete(user.id)
+      await transaction(async (tx) => {
+        await users.delete(user.id, tx)
+        // The user's own events go with the account; this one stays, holding no address.
+        await recordEvent(tx, 'account_deleted', null, input.caller, { details: { userId: user.id } })
+      })
     },
   }
 }

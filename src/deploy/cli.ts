@@ -11,6 +11,8 @@ import { createAccountLinkRepository } from '../account/account-link-repository.
 import { createMailDelivery, domainOf } from '../mail/mail-delivery.js'
 import { createMailOutboxRepository } from '../mail/mail-outbox-repository.js'
 import { createLogTransport, createSmtpTransport, type MailLog } from '../mail/mail-transport.js'
+import { createAuthEventRepository } from '../events/auth-event-repository.js'
+import { createSessionRepository } from '../sessions/session-repository.js'
 import { createPruner, PRUNE_BATCH_SIZE, PRUNE_PAUSE_MS, pruneTablesOf } from '../maintenance/pruner.js'
 
 const USAGE = `usage: node dist/deploy/cli.js <command>     (npm run db:<command> -- [options])
@@ -57,11 +59,16 @@ async function check(databaseUrl: string): Promise<number> {
 async function prune(database: Config['database'], batchSize: number, pauseMs: number): Promise<number> {
   const db = openDatabase(database)
   try {
-    const tables = pruneTablesOf({
-      revocations: createRevokedTokenRepository(db.prisma),
-      links: createAccountLinkRepository(db.prisma),
-      outbox: createMailOutboxRepository(db.prisma),
-    })
+    const tables = pruneTablesOf(
+      {
+        revocations: createRevokedTokenRepository(db.prisma),
+        links: createAccountLinkRepository(db.prisma),
+        outbox: createMailOutboxRepository(db.prisma),
+        sessions: createSessionRepository(db.prisma),
+        events: createAuthEventRepository(db.prisma),
+      },
+      { eventRetentionDays: database.authEventRetentionDays },
+    )
     const pruner = createPruner({ tables, clock: systemClock })
     const shown: Record<string, number> = {}
     const deleted = await pruner.prune({
@@ -76,6 +83,8 @@ async function prune(database: Config['database'], batchSize: number, pauseMs: n
     })
     // The denylist line comes last: scripts (and the bench) read it as the command's result.
     console.log(`Pruned ${deleted.links ?? 0} expired link(s) and ${deleted.mail ?? 0} finished mail(s).`)
+    const sessions = (deleted.sessions ?? 0) + (deleted['ended sessions'] ?? 0)
+    console.log(`Pruned ${sessions} ended or expired session(s) and ${deleted.events ?? 0} security event(s) past retention.`)
     console.log(`Pruned ${deleted.denylist ?? 0} expired denylist row(s).`)
     return 0
   } finally {

@@ -81,4 +81,31 @@ export const mailTemplates = {
       ),
     }
   },
+
+  reuseDetected(to: Addressed, device: string): OutgoingMail {
+    return {
+      ...to,
+      kind: 'refresh_reuse_detected',
+      subject: 'We signed out one of your devices',
+      text: lines(
+        `Your sign-in on ${device} was ended because one of its refresh tokens was used twice. That happens when`,
+        'someone copied it, or, rarely, when an app retries badly. Sign in again on that device.',
+        '',
+        'If you do not recognise this, change your password: that signs out every device.',
+      ),
+    }
+  },
+
+  newSignIn(to: Addressed, device: string, ip: string, at: Date): OutgoingMail {
+    return {
+      ...to,
+      kind: 'new_sign_in',
+      subject: `New sign-in from ${device}`,
+      text: lines(
+        `Your account was signed in to from ${device} (address ${ip}) at ${at.toISOString()}.`,
+        '',
+        'If this was you, there is nothing to do. If not, change your password: that signs out every device.',
+      ),
+    }
+  },
 }

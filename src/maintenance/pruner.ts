@@ -1,6 +1,8 @@
 import type { Clock } from '../clock.js'
 import type { AccountLinkRepository } from '../account/account-link-repository.js'
+import type { AuthEventRepository } from '../events/auth-event-repository.js'
 import type { MailOutboxRepository } from '../mail/mail-outbox-repository.js'
+import type { SessionRepository } from '../sessions/session-repository.js'
 import { MAX_CLOCK_TOLERANCE_SECONDS } from '../tokens/claims.js'
 import type { RevokedTokenRepository } from '../tokens/revoked-token-repository.js'
 
@@ -31,23 +33,38 @@ export type PruneCounts = Record<string, number>
  * - denylist rows whose tokens have expired past any clock tolerance: the verifier still accepts a token
  *   that long after its `exp`, and a row pruned sooner would let a revoked token refresh again;
  * - links past their expiry, used or not;
- * - mail sent or failed more than MAIL_RETENTION_DAYS ago.
+ * - mail sent or failed more than MAIL_RETENTION_DAYS ago;
+ * - sessions past their expiry (with the same tolerance as their family's denylist row), and sessions
+ *   ended early (logout, logout-all, a password change): the list shows neither already;
+ * - security events older than the retention (AUTH_EVENT_RETENTION_DAYS).
  */
-export function pruneTablesOf(repositories: {
-  revocations: Pick<RevokedTokenRepository, 'deleteExpiredBatch'>
-  links: Pick<AccountLinkRepository, 'deleteExpiredBatch'>
-  outbox: Pick<MailOutboxRepository, 'deleteFinishedBatch'>
-}): PruneTable[] {
-  const { revocations, links, outbox } = repositories
+export function pruneTablesOf(
+  repositories: {
+    revocations: Pick<RevokedTokenRepository, 'deleteExpiredBatch'>
+    links: Pick<AccountLinkRepository, 'deleteExpiredBatch'>
+    outbox: Pick<MailOutboxRepository, 'deleteFinishedBatch'>
+    sessions: Pick<SessionRepository, 'deleteExpiredBatch' | 'deleteEndedBatch'>
+    events: Pick<AuthEventRepository, 'deleteOlderBatch'>
+  },
+  settings: { eventRetentionDays: number },
+): PruneTable[] {
+  const { revocations, links, outbox, sessions, events } = repositories
+  const toleranceMs = MAX_CLOCK_TOLERANCE_SECONDS * 1000
   return [
     {
       name: 'denylist',
-      deleteBatch: (nowMs, limit) => revocations.deleteExpiredBatch(new Date(nowMs - MAX_CLOCK_TOLERANCE_SECONDS * 1000), limit),
+      deleteBatch: (nowMs, limit) => revocations.deleteExpiredBatch(new Date(nowMs - toleranceMs), limit),
     },
     { name: 'links', deleteBatch: (nowMs, limit) => links.deleteExpiredBatch(new Date(nowMs), limit) },
     {
       name: 'mail',
       deleteBatch: (nowMs, limit) => outbox.deleteFinishedBatch(new Date(nowMs - MAIL_RETENTION_DAYS * 86_400_000), limit),
+    },
+    { name: 'sessions', deleteBatch: (nowMs, limit) => sessions.deleteExpiredBatch(new Date(nowMs - toleranceMs), limit) },
+    { name: 'ended sessions', deleteBatch: (_nowMs, limit) => sessions.deleteEndedBatch(limit) },
+    {
+      name: 'events',
+      deleteBatch: (nowMs, limit) => events.deleteOlderBatch(new Date(nowMs - settings.eventRetentionDays * 86_400_000), limit),
     },
   ]
 }

@@ -10,7 +10,12 @@ import { createPasswordHasher } from '../auth/password-hasher.js'
 import { createPasswordStrengthChecker } from '../auth/password-strength.js'
 import type { Clock } from '../clock.js'
 import type { Config } from '../config.js'
+import { createAuthEventRepository } from '../events/auth-event-repository.js'
+import { createDetachedEventWriter, type DetachedEventWriter } from '../events/detached-event-writer.js'
+import { createEventFeed, type EventFeed } from '../events/event-feed.js'
 import { createPruner, pruneTablesOf, type Pruner } from '../maintenance/pruner.js'
+import { createSessionRepository } from '../sessions/session-repository.js'
+import { createSessionService, type SessionService } from '../sessions/session-service.js'
 import { createRevokedTokenRepository } from '../tokens/revoked-token-repository.js'
 import { createUserRepository } from '../users/user-repository.js'
 
@@ -18,6 +23,10 @@ declare module 'fastify' {
   interface FastifyInstance {
     auth: AuthService
     accounts: AccountService
+    sessions: SessionService
+    eventFeed: EventFeed
+    /** Security events written without a transaction (failed and throttled logins). */
+    detachedEvents: DetachedEventWriter
     pruner: Pruner
   }
 }
@@ -35,6 +44,13 @@ async function services(app: FastifyInstance, options: ServicesOptions) {
   const users = createUserRepository(app.db.prisma)
   const revocations = createRevokedTokenRepository(app.db.prisma)
   const links = createAccountLinkRepository(app.db.prisma)
+  const sessions = createSessionRepository(app.db.prisma)
+  const events = createAuthEventRepository(app.db.prisma)
+  const transaction: typeof app.db.transaction = (work, txOptions) => app.db.transaction(work, txOptions)
+  const mailQueued = () => app.mail.delivery.nudge()
+  // A stalled database holds at most this many failed-login writes; the rest are dropped and counted.
+  const detachedEvents = createDetachedEventWriter({ events, log: app.log, clock, maxInFlight: config.database.poolSize })
+  app.decorate('detachedEvents', detachedEvents)
   const passwords = createPasswordHasher({
     cost: config.passwords.bcryptCost,
     concurrency: options.passwordConcurrency,
@@ -42,7 +58,7 @@ async function services(app: FastifyInstance, options: ServicesOptions) {
   })
   const strength = createPasswordStrengthChecker({ minScore: config.passwords.minScore })
   app.addHook('onClose', async () => {
-    await Promise.all([strength.close(), passwords.close()])
+    await Promise.all([strength.close(), passwords.close(), detachedEvents.settled()])
   })
   const throttle = createLoginThrottle({
     perAccount: config.limits.loginFailuresPerAccount,
@@ -57,22 +73,42 @@ async function services(app: FastifyInstance, options: ServicesOptions) {
     createAuthService({
       users,
       revocations,
+      sessions,
+      events,
+      detachedEvents,
+      outbox: app.mail.outbox,
+      mailQueued,
+      transaction,
       checkPassword,
       issuer: app.tokens.issuer,
       verifier: app.tokens.verifier,
       clock,
       lifetimes: config.jwt,
       loginRequiresVerifiedEmail: config.account.loginRequiresVerifiedEmail,
+      notifyNewDevice: config.account.notifyNewDevice,
     }),
   )
+  app.decorate(
+    'sessions',
+    createSessionService({
+      sessions,
+      revocations,
+      events,
+      transaction,
+      clock,
+      refreshIdleTimeoutSeconds: config.jwt.refreshIdleTimeoutSeconds,
+    }),
+  )
+  app.decorate('eventFeed', createEventFeed({ events }))
   app.decorate(
     'accounts',
     createAccountService({
       users,
       links,
       outbox: app.mail.outbox,
-      mailQueued: () => app.mail.delivery.nudge(),
-      transaction: (work) => app.db.transaction(work),
+      events,
+      mailQueued,
+      transaction,
       passwords,
       checkPassword,
       strength,
@@ -85,7 +121,11 @@ async function services(app: FastifyInstance, options: ServicesOptions) {
       },
     }),
   )
-  app.decorate('pruner', createPruner({ tables: pruneTablesOf({ revocations, links, outbox: app.mail.outbox }), clock }))
+  const tables = pruneTablesOf(
+    { revocations, links, outbox: app.mail.outbox, sessions, events },
+    { eventRetentionDays: config.database.authEventRetentionDays },
+  )
+  app.decorate('pruner', createPruner({ tables, clock }))
   // The dummy hash for unknown accounts is ready before the first login arrives.
   await passwords.warmUp()
 }

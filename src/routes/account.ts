@@ -9,6 +9,7 @@ import {
   userSchema,
 } from '../auth/auth-schemas.js'
 import { BODY_PROBLEMS, problemResponses } from '../errors/problem.js'
+import { callerOf } from '../http/caller.js'
 import { noStore } from '../plugins/security.js'
 
 const userBody = (user: PublicUser) => ({ ...user, createdAt: user.createdAt.toISOString() })
@@ -39,7 +40,7 @@ const accountRoutes: FastifyPluginAsyncZod = async (app) => {
         ...problemResponses({ ...LINK_PROBLEMS, 429: ['rate_limited'], 503: ['service_unavailable'] }),
       },
     },
-    handler: async (request) => userBody(await app.accounts.verifyEmail(request.body.token)),
+    handler: async (request) => userBody(await app.accounts.verifyEmail(request.body.token, callerOf(request))),
   })
 
   app.post('/auth/verify-email/resend', {
@@ -69,7 +70,7 @@ const accountRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     handler: async (request, reply) => {
-      await app.accounts.forgotPassword(request.body.email)
+      await app.accounts.forgotPassword(request.body.email, callerOf(request))
       return reply.code(202).send(ACCEPTED)
     },
   })
@@ -86,7 +87,7 @@ const accountRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     handler: async (request, reply) => {
-      await app.accounts.resetPassword(request.body)
+      await app.accounts.resetPassword({ ...request.body, caller: callerOf(request) })
       return reply.code(204).send(null)
     },
   })
@@ -101,7 +102,7 @@ const accountRoutes: FastifyPluginAsyncZod = async (app) => {
         ...problemResponses({ ...LINK_PROBLEMS, 409: ['email_taken'], 429: ['rate_limited'], 503: ['service_unavailable'] }),
       },
     },
-    handler: async (request) => userBody(await app.accounts.confirmEmailChange(request.body.token)),
+    handler: async (request) => userBody(await app.accounts.confirmEmailChange(request.body.token, callerOf(request))),
   })
 }
 

@@ -5,6 +5,7 @@ import { z } from 'zod'
 import type { Session } from '../auth/auth-service.js'
 import { credentialsSchema, loginSchema, refreshTokenBodySchema, tokenResponseSchema, userSchema } from '../auth/auth-schemas.js'
 import { BODY_PROBLEMS, ProblemError, problemResponses } from '../errors/problem.js'
+import { callerOf } from '../http/caller.js'
 import { noStore } from '../plugins/security.js'
 
 const REFRESH_COOKIE = 'refresh_token'
@@ -109,11 +110,11 @@ const authRoutes: FastifyPluginAsyncZod<AuthRoutesOptions> = async (app, options
     },
     handler: async (request, reply) => {
       const { email, password, rememberMe, transport } = request.body
-      const session = await app.auth.login({ email, password, rememberMe, ip: request.ip })
+      const session = await app.auth.login({ email, password, rememberMe, caller: callerOf(request) })
       // A new login replaces the browser's previous one rather than leaving it alive (ASVS 7.2.4), unless
       // the browser holds several and we cannot tell which is its own.
       const previous = request.cookies[REFRESH_COOKIE]
-      if (previous && refreshCookieCount(request.headers.cookie) === 1) await app.auth.logout(previous).catch(() => undefined)
+      if (previous && refreshCookieCount(request.headers.cookie) === 1) await app.auth.logout(previous, callerOf(request)).catch(() => undefined)
       return sendSession(reply, session, transport)
     },
   })
@@ -137,7 +138,7 @@ const authRoutes: FastifyPluginAsyncZod<AuthRoutesOptions> = async (app, options
     },
     handler: async (request, reply) => {
       const { token, from } = refreshTokenOf(request, request.body)
-      return sendSession(reply, await app.auth.refresh(token), from)
+      return sendSession(reply, await app.auth.refresh(token, callerOf(request)), from)
     },
   })
 
@@ -160,7 +161,7 @@ const authRoutes: FastifyPluginAsyncZod<AuthRoutesOptions> = async (app, options
     },
     handler: async (request, reply) => {
       const { token } = refreshTokenOf(request, request.body)
-      await app.auth.logout(token)
+      await app.auth.logout(token, callerOf(request))
       return reply.clearCookie(REFRESH_COOKIE, cookieBase).code(204).send(null)
     },
   })
@@ -182,7 +183,7 @@ const authRoutes: FastifyPluginAsyncZod<AuthRoutesOptions> = async (app, options
       },
     },
     handler: async (request, reply) => {
-      await app.auth.logoutAll(request.user.sub)
+      await app.auth.logoutAll(request.user.sub, request.user.sid, callerOf(request))
       return reply.clearCookie(REFRESH_COOKIE, cookieBase).code(204).send(null)
     },
   })

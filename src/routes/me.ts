@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { acceptedSchema, accountDeletionSchema, emailChangeSchema, meSchema, passwordChangeSchema } from '../auth/auth-schemas.js'
 import { BODY_PROBLEMS, problemResponses } from '../errors/problem.js'
+import { callerOf } from '../http/caller.js'
 import { noStore } from '../plugins/security.js'
 
 const BEARER_PROBLEMS = { 401: ['token_missing', 'token_invalid', 'token_expired'] } as const
@@ -43,7 +44,13 @@ const meRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     handler: async (request, reply) => {
       const { currentPassword, newPassword } = request.body
-      await app.accounts.changePassword({ userId: request.user.sub, currentPassword, newPassword, ip: request.ip })
+      await app.accounts.changePassword({
+        userId: request.user.sub,
+        sessionId: request.user.sid,
+        currentPassword,
+        newPassword,
+        caller: callerOf(request),
+      })
       return reply.code(204).send(null)
     },
   })
@@ -68,7 +75,13 @@ const meRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     handler: async (request, reply) => {
       const { newEmail, currentPassword } = request.body
-      await app.accounts.requestEmailChange({ userId: request.user.sub, newEmail, currentPassword, ip: request.ip })
+      await app.accounts.requestEmailChange({
+        userId: request.user.sub,
+        sessionId: request.user.sid,
+        newEmail,
+        currentPassword,
+        caller: callerOf(request),
+      })
       return reply.code(202).send({ status: 'accepted' as const, detail: 'Open the link mailed to the new address to confirm it.' })
     },
   })
@@ -91,7 +104,7 @@ const meRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     handler: async (request, reply) => {
-      await app.accounts.deleteAccount({ userId: request.user.sub, password: request.body.password, ip: request.ip })
+      await app.accounts.deleteAccount({ userId: request.user.sub, password: request.body.password, caller: callerOf(request) })
       return reply.code(204).send(null)
     },
   })

@@ -11,6 +11,8 @@ export interface AccessClaims {
   role: Role
   /** The user had proved they read mail at `email` when the token was minted (OpenID Connect's claim name). */
   email_verified: boolean
+  /** The session (the refresh-token family) the token was minted for (OpenID Connect's claim name). */
+  sid: string
   jti: string
   iat: number
   exp: number

@@ -23,6 +23,8 @@ export interface RefreshState {
 
 export interface RotationRecord {
   jti: string
+  /** The token's family: its newest rotation is when the session was last used. */
+  familyId: string
   userId: string
   successorJti: string
   revokedAt: Date
@@ -68,6 +70,7 @@ interface DenylistRow {
   userId: string
   reason: RevocationReason
   successorJti: string | null
+  familyId: string | null
   revokedAt: Date
   expiresAt: Date
 }
@@ -86,8 +89,8 @@ export function createRevokedTokenRepository(prisma: Db) {
   /** Inserts a row keyed on its primary key; false when a row with that id is already there. */
   async function insertOnce(row: DenylistRow, tx: DbClient): Promise<boolean> {
     try {
-      await tx.$executeRaw`INSERT INTO revoked_tokens (id, scope, user_id, reason, successor_jti, revoked_at, expires_at)
-        VALUES (${row.id}, ${row.scope}, ${row.userId}, ${row.reason}, ${row.successorJti}, ${row.revokedAt}, ${row.expiresAt})`
+      await tx.$executeRaw`INSERT INTO revoked_tokens (id, scope, user_id, reason, successor_jti, family_id, revoked_at, expires_at)
+        VALUES (${row.id}, ${row.scope}, ${row.userId}, ${row.reason}, ${row.successorJti}, ${row.familyId}, ${row.revokedAt}, ${row.expiresAt})`
       return true
     } catch (error) {
       if (isUniqueViolation(error)) return false
@@ -139,10 +142,13 @@ export function createRevokedTokenRepository(prisma: Db) {
       return row ? rotationOf(row) : null
     },
 
-    /** Revokes a whole family; revoking it again is a no-op. */
-    async revokeFamily(revocation: FamilyRevocation, tx: DbClient = prisma): Promise<void> {
+    /**
+     * Revokes a whole family; revoking it again is a no-op. True for the one call whose row went in: of
+     * concurrent revocations of one family, only that one records the event or sends the notice.
+     */
+    revokeFamily(revocation: FamilyRevocation, tx: DbClient = prisma): Promise<boolean> {
       const { familyId, ...rest } = revocation
-      await insertOnce({ id: familyId, scope: 'family', successorJti: null, ...rest }, tx)
+      return insertOnce({ id: familyId, scope: 'family', successorJti: null, familyId: null, ...rest }, tx)
     },
 
     /** Deletes up to `limit` rows that expired before `before`; small batches keep each lock short. */

@@ -26,13 +26,15 @@ export interface IssuedAccessToken {
 
 export function createTokenIssuer(options: TokenIssuerOptions) {
   return {
-    async issueAccess(user: TokenSubject): Promise<IssuedAccessToken> {
+    /** An access token for `user` in the session `sessionId` (the family id of its login). */
+    async issueAccess(user: TokenSubject, sessionId: string): Promise<IssuedAccessToken> {
       const iat = Math.floor(options.clock.now() / 1000)
       const claims: AccessClaims = {
         sub: user.id,
         email: user.email,
         role: user.role,
         email_verified: user.emailVerifiedAt !== null,
+        sid: sessionId,
         jti: randomUUID(),
         iat,
         exp: iat + options.accessTtlSeconds,

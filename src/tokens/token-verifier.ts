@@ -131,17 +131,19 @@ export function createTokenVerifier(options: TokenVerifierOptions) {
       const cached = accessCache.get(token, clock.now())
       if (cached) return cached
       const payload = await verifyFresh(token, ACCESS_TOKEN_TYPE, accessKeys)
-      // Tokens minted before email verification existed carry no email_verified: unverified.
-      const { sub, email, role, email_verified = false, jti, iat, exp } = payload
+      // Tokens minted before email verification and sessions existed carry no email_verified (unverified)
+      // and no sid (then no session is the caller's own).
+      const { sub, email, role, email_verified = false, sid = '', jti, iat, exp } = payload
       if (!isString(sub) || !isString(email) || !isString(role) || !ROLES.has(role) || !isString(jti)) {
         throw invalid('The token lacks required claims')
       }
       if (typeof email_verified !== 'boolean') throw invalid('The token has a malformed email_verified claim')
+      if (typeof sid !== 'string') throw invalid('The token has a malformed sid claim')
       if (!isInteger(iat) || !isInteger(exp)) throw invalid('The token has malformed time claims')
       const now = clock.now()
       checkIssuedAt(iat, now)
       checkLifetime(payload, exp, now)
-      const claims: AccessClaims = { sub, email, role: role as Role, email_verified, jti, iat, exp }
+      const claims: AccessClaims = { sub, email, role: role as Role, email_verified, sid, jti, iat, exp }
       accessCache.set(token, claims, exp * 1000 + toleranceMs)
       return claims
     },

@@ -27,10 +27,11 @@ const expiresAt = new Date('2026-10-25T02:59:59.987Z')
 
 t.test('a rotation row: the ORM reads back exactly what recordRotation wrote', async (t) => {
   const jti = randomUUID()
+  const familyId = randomUUID()
   const successorJti = randomUUID()
-  t.equal(await revocations.recordRotation({ jti, userId, successorJti, revokedAt, expiresAt }), true)
+  t.equal(await revocations.recordRotation({ jti, familyId, userId, successorJti, revokedAt, expiresAt }), true)
   const row = await prisma.revokedToken.findUnique({ where: { id: jti } })
-  t.same(row, { id: jti, scope: 'token', userId, reason: 'rotated', successorJti, revokedAt, expiresAt })
+  t.same(row, { id: jti, scope: 'token', userId, reason: 'rotated', successorJti, familyId, revokedAt, expiresAt })
   t.equal(row?.revokedAt.getTime(), revokedAt.getTime(), 'revoked_at to the millisecond, as UTC')
   t.equal(row?.expiresAt.getTime(), expiresAt.getTime(), 'expires_at to the millisecond, as UTC')
 })
@@ -38,9 +39,9 @@ t.test('a rotation row: the ORM reads back exactly what recordRotation wrote', a
 t.test('a duplicate insert returns false and leaves the first row as it was', async (t) => {
   const jti = randomUUID()
   const first = randomUUID()
-  t.equal(await revocations.recordRotation({ jti, userId, successorJti: first, revokedAt, expiresAt }), true)
+  t.equal(await revocations.recordRotation({ jti, familyId: randomUUID(), userId, successorJti: first, revokedAt, expiresAt }), true)
   const later = new Date(revokedAt.getTime() + 1000)
-  t.equal(await revocations.recordRotation({ jti, userId, successorJti: randomUUID(), revokedAt: later, expiresAt }), false)
+  t.equal(await revocations.recordRotation({ jti, familyId: randomUUID(), userId, successorJti: randomUUID(), revokedAt: later, expiresAt }), false)
   t.same(await revocations.findRotation(jti), { successorJti: first, revokedAt })
 })
 
@@ -68,16 +69,17 @@ t.test('refreshStateOf and findRotation read what the ORM wrote, Dates as UTC an
   t.same(await stateOf({ jti: randomUUID(), fid }), { familyRevoked: true, rotation: null })
 })
 
-t.test('revokeFamily writes a family row once; again is a no-op', async (t) => {
+t.test('revokeFamily writes a family row once and says so; again is a no-op that says it was not', async (t) => {
   const familyId = randomUUID()
-  await revocations.revokeFamily({ familyId, userId, reason: 'reuse_detected', revokedAt, expiresAt })
-  await revocations.revokeFamily({ familyId, userId, reason: 'logout', revokedAt: new Date(), expiresAt })
+  t.equal(await revocations.revokeFamily({ familyId, userId, reason: 'reuse_detected', revokedAt, expiresAt }), true)
+  t.equal(await revocations.revokeFamily({ familyId, userId, reason: 'logout', revokedAt: new Date(), expiresAt }), false)
   t.same(await prisma.revokedToken.findUnique({ where: { id: familyId } }), {
     id: familyId,
     scope: 'family',
     userId,
     reason: 'reuse_detected',
     successorJti: null,
+    familyId: null,
     revokedAt,
     expiresAt,
   })
@@ -88,7 +90,7 @@ t.test('the statements run on a transaction client too, and roll back with it', 
   const jti = randomUUID()
   await t.rejects(
     db.transaction(async (tx) => {
-      t.equal(await revocations.recordRotation({ jti, userId, successorJti: randomUUID(), revokedAt, expiresAt }, tx), true)
+      t.equal(await revocations.recordRotation({ jti, familyId: randomUUID(), userId, successorJti: randomUUID(), revokedAt, expiresAt }, tx), true)
       t.not(await revocations.findRotation(jti, tx), null, 'visible inside the transaction')
       throw new Error('roll back')
     }),
@@ -106,7 +108,7 @@ t.test('refreshStateOf reads the user as findById does, and without one, the den
 
   await revocations.revokeFamily({ familyId: fid, userId, reason: 'logout', revokedAt, expiresAt })
   const successorJti = randomUUID()
-  await revocations.recordRotation({ jti, userId, successorJti, revokedAt, expiresAt })
+  await revocations.recordRotation({ jti, familyId: fid, userId, successorJti, revokedAt, expiresAt })
   const both = await revocations.refreshStateOf({ jti, fid, sub: userId })
   t.same(both.state, { familyRevoked: true, rotation: { successorJti, revokedAt } }, 'two denylist rows, one user')
   t.same(both.user, read.user)

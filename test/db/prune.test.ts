@@ -3,7 +3,9 @@ import t from 'tap'
 import { loadDatabaseConfig } from '../../src/config.js'
 import { openDatabase } from '../../src/db/prisma.js'
 import { createAccountLinkRepository } from '../../src/account/account-link-repository.js'
+import { createAuthEventRepository } from '../../src/events/auth-event-repository.js'
 import { createMailOutboxRepository } from '../../src/mail/mail-outbox-repository.js'
+import { createSessionRepository } from '../../src/sessions/session-repository.js'
 import { createPruner, MAIL_RETENTION_DAYS, pruneTablesOf } from '../../src/maintenance/pruner.js'
 import { MAX_CLOCK_TOLERANCE_SECONDS } from '../../src/tokens/claims.js'
 import { createRevokedTokenRepository } from '../../src/tokens/revoked-token-repository.js'
@@ -46,23 +48,67 @@ t.test('pruning deletes rows expired past any clock tolerance only, in batches, 
     mail('pending', null),
   ])
 
+  // Sessions: expired ones go, and so do live-dated ones ended by a family row or by an older epoch.
+  await session.query('UPDATE users SET session_epoch = 1 WHERE id = ?', [userId])
+  const sessionRow = (name: string, epoch: number, expiresAt: Date) => [name.padEnd(36, '-'), userId, epoch, 0, '192.0.2.1', 'curl 8', new Date(clock.now() - 60_000), expiresAt]
+  const later = new Date(clock.now() + 86_400_000)
+  await session.batch(
+    'INSERT INTO sessions (id, user_id, session_epoch, remember_me, ip, device, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+    [
+      sessionRow('expired', 1, new Date(clock.now() - toleranceMs - 1)),
+      sessionRow('old-epoch', 0, later),
+      sessionRow('logged-out', 1, later),
+      sessionRow('live', 1, later),
+    ],
+  )
+  await session.query("INSERT INTO revoked_tokens (id, scope, user_id, reason, revoked_at, expires_at) VALUES (?, 'family', ?, 'logout', ?, ?)", [
+    'logged-out'.padEnd(36, '-'),
+    userId,
+    new Date(clock.now()),
+    later,
+  ])
+  // Events: older than the retention go.
+  const retentionDays = 90
+  await session.batch("INSERT INTO auth_events (user_id, type, created_at) VALUES (?, 'login_succeeded', ?)", [
+    [userId, new Date(clock.now() - retentionDays * 86_400_000 - 1)],
+    [null, new Date(clock.now() - retentionDays * 86_400_000 - 1)],
+    [userId, new Date(clock.now() - retentionDays * 86_400_000 + 60_000)],
+  ])
+
   const db = openDatabase(loadDatabaseConfig({ DATABASE_URL: database.url, DB_OPERATION_TIMEOUT_MS: "5000" }))
   t.teardown(() => db.close())
-  const tables = pruneTablesOf({
-    revocations: createRevokedTokenRepository(db.prisma),
-    links: createAccountLinkRepository(db.prisma),
-    outbox: createMailOutboxRepository(db.prisma),
-  })
+  const tables = pruneTablesOf(
+    {
+      revocations: createRevokedTokenRepository(db.prisma),
+      links: createAccountLinkRepository(db.prisma),
+      outbox: createMailOutboxRepository(db.prisma),
+      sessions: createSessionRepository(db.prisma),
+      events: createAuthEventRepository(db.prisma),
+    },
+    { eventRetentionDays: retentionDays },
+  )
   const pruner = createPruner({ tables, clock })
   const progress: string[] = []
   const deleted = await pruner.prune({ batchSize: 1000, pauseMs: 0, onBatch: (table, total) => progress.push(`${table} ${total}`) })
-  t.same(deleted, { denylist: 2500, links: 2, mail: 2 })
-  t.same(progress, ['denylist 1000', 'denylist 2000', 'denylist 2500', 'links 2', 'mail 2'], 'one statement per batch of at most 1000')
+  t.same(deleted, { denylist: 2500, links: 2, mail: 2, sessions: 1, 'ended sessions': 2, events: 2 })
+  t.same(
+    progress,
+    ['denylist 1000', 'denylist 2000', 'denylist 2500', 'links 2', 'mail 2', 'sessions 1', 'ended sessions 2', 'events 2'],
+    'one statement per batch of at most 1000',
+  )
   const [left] = await session.query<{ count: bigint }[]>('SELECT COUNT(*) AS count FROM revoked_tokens')
-  t.equal(Number(left?.count), 10, 'rows within the tolerance and rows that have not expired stay')
+  t.equal(Number(left?.count), 11, 'rows within the tolerance and rows that have not expired stay')
+  const sessions = await session.query<{ id: string }[]>('SELECT id FROM sessions')
+  t.same(sessions.map((row) => row.id.replace(/-+$/, '')), ['live'], 'only the live session stays')
+  const events = await session.query<{ count: bigint }[]>('SELECT COUNT(*) AS count FROM auth_events')
+  t.equal(Number(events[0]?.count), 1, 'the event within the retention stays')
   const [links] = await session.query<{ hash: string }[]>('SELECT token_hash AS hash FROM account_links')
   t.equal(links?.hash, 'c'.repeat(64), 'the link that has not expired stays, used or not')
   const mails = await session.query<{ status: string }[]>('SELECT status FROM mail_outbox ORDER BY id')
   t.same(mails.map((row) => row.status), ['sent', 'pending'], 'recent and pending mail stays')
-  t.same(await pruner.prune({ pauseMs: 0 }), { denylist: 0, links: 0, mail: 0 }, 'a second run finds nothing')
+  t.same(
+    await pruner.prune({ pauseMs: 0 }),
+    { denylist: 0, links: 0, mail: 0, sessions: 0, 'ended sessions': 0, events: 0 },
+    'a second run finds nothing',
+  )
 })

@@ -37,8 +37,15 @@ function serviceWith(passwords: Pick<PasswordHasher, 'hash' | 'verify' | 'verify
     users: {
       findByEmail: async (email) => (email === user.email ? user : null),
       bumpSessionEpoch: async () => undefined,
+      lockById: unused,
     },
     revocations: { refreshStateOf: unused, recordRotation: unused, findRotation: unused, revokeFamily: unused },
+    sessions: { create: unused, hasDevice: unused, deviceOf: unused },
+    events: { record: unused },
+    detachedEvents: { write: () => undefined, once: () => undefined },
+    outbox: { enqueue: unused },
+    mailQueued: () => undefined,
+    transaction: unused,
     checkPassword: createPasswordCheck({
       users: { upgradePasswordHash: async () => undefined },
       passwords,
@@ -49,6 +56,7 @@ function serviceWith(passwords: Pick<PasswordHasher, 'hash' | 'verify' | 'verify
     clock: new ManualClock(),
     lifetimes: { refreshTtlSeconds: 86_400, rememberMeTtlSeconds: 2_592_000, reuseGraceSeconds: 10, refreshIdleTimeoutSeconds: 604_800 },
     loginRequiresVerifiedEmail: false,
+    notifyNewDevice: false,
   }
   return createAuthService(deps)
 }
@@ -56,7 +64,7 @@ function serviceWith(passwords: Pick<PasswordHasher, 'hash' | 'verify' | 'verify
 t.test('login spends one full password check whether or not the account exists', async (t) => {
   const { hasher, calls } = recordingHasher()
   const auth = serviceWith(hasher)
-  await t.rejects(auth.login({ email: 'ADA@example.com ', password: 'nope', rememberMe: false, ip: '192.0.2.1' }), { code: 'invalid_credentials' })
-  await t.rejects(auth.login({ email: 'ghost@example.com', password: 'nope', rememberMe: false, ip: '192.0.2.1' }), { code: 'invalid_credentials' })
+  await t.rejects(auth.login({ email: 'ADA@example.com ', password: 'nope', rememberMe: false, caller: { ip: '192.0.2.1' } }), { code: 'invalid_credentials' })
+  await t.rejects(auth.login({ email: 'ghost@example.com', password: 'nope', rememberMe: false, caller: { ip: '192.0.2.1' } }), { code: 'invalid_credentials' })
   t.same(calls, ['verify', 'verifyDummy'], 'one bcrypt comparison each: a real one, then one against the dummy hash')
 })
