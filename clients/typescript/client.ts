@@ -8,6 +8,9 @@ export type { components, paths }
 export type TokenResponse = components['schemas']['TokenResponse']
 export type Me = components['schemas']['Me']
 export type User = components['schemas']['User']
+/** One login as "Where you're signed in" lists it. */
+export type SignedInSession = components['schemas']['Session']
+export type AuthEvent = components['schemas']['AuthEvent']
 
 /** A client for the API at `baseUrl`. Browsers using the refresh cookie pass `credentials: 'include'`. */
 export function createApiClient(baseUrl: string, options: Omit<ClientOptions, 'baseUrl'> = {}) {

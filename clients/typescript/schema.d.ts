@@ -3211,6 +3211,590 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/me/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The live sessions (logins) of the user, most recently used first */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["SessionList"];
+                    };
+                };
+                /** @description Problem (RFC 9457): token_missing (no token was sent), token_invalid (the token is not valid), token_expired (the token has expired) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 401;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "token_missing" | "token_invalid" | "token_expired";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Problem (RFC 9457): internal_error (internal server error) */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 500;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "internal_error";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Problem (RFC 9457): service_unavailable (the service is temporarily unavailable) */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 503;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "service_unavailable";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        /** End every session of the user but the one making this request */
+        delete: {
+            parameters: {
+                query: {
+                    /** @description others: every session of the user but the caller's own */
+                    scope: "others";
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Every other session is ended */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Problem (RFC 9457): validation_failed (the request is not valid) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 400;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "validation_failed";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Problem (RFC 9457): token_missing (no token was sent), token_invalid (the token is not valid), token_expired (the token has expired) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 401;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "token_missing" | "token_invalid" | "token_expired";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Problem (RFC 9457): internal_error (internal server error) */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 500;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "internal_error";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Problem (RFC 9457): service_unavailable (the service is temporarily unavailable) */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 503;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "service_unavailable";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/me/sessions/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * End one session: its refresh token stops working at once
+         * @description An access token already issued to that session stays valid until it expires (ACCESS_TOKEN_TTL_SECONDS).
+         */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Ended; its refresh tokens answer 401 token_revoked */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Problem (RFC 9457): validation_failed (the request is not valid) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 400;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "validation_failed";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Problem (RFC 9457): token_missing (no token was sent), token_invalid (the token is not valid), token_expired (the token has expired) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 401;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "token_missing" | "token_invalid" | "token_expired";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Problem (RFC 9457): not_found (not found) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 404;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "not_found";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Problem (RFC 9457): internal_error (internal server error) */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 500;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "internal_error";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Problem (RFC 9457): service_unavailable (the service is temporarily unavailable) */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 503;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "service_unavailable";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/me/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The user's security events, newest first */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description nextCursor of the previous page */
+                    cursor?: string;
+                    limit?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AuthEventPage"];
+                    };
+                };
+                /** @description Problem (RFC 9457): validation_failed (the request is not valid) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 400;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "validation_failed";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Problem (RFC 9457): token_missing (no token was sent), token_invalid (the token is not valid), token_expired (the token has expired) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 401;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "token_missing" | "token_invalid" | "token_expired";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Problem (RFC 9457): internal_error (internal server error) */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 500;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "internal_error";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Problem (RFC 9457): service_unavailable (the service is temporarily unavailable) */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 503;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "service_unavailable";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/.well-known/jwks.json": {
         parameters: {
             query?: never;
@@ -3428,6 +4012,70 @@ export interface components {
             refreshToken?: string;
             /** @description Seconds until the refresh token (the login) expires */
             refreshExpiresIn: number;
+        };
+        Session: {
+            /**
+             * @description The session id: the `sid` claim of its access tokens
+             * @example 0193a1c2-7b7e-7cc1-9d1e-2f0a5c1e7b10
+             */
+            id: string;
+            /**
+             * @description Read from the User-Agent at login
+             * @example Firefox 133 on macOS
+             */
+            device: string;
+            /** @description The User-Agent at login, at most 512 characters */
+            userAgent: string | null;
+            /**
+             * @description The client address at login (through TRUST_PROXY)
+             * @example 192.0.2.10
+             */
+            ip: string;
+            /**
+             * Format: date-time
+             * @example 2026-12-01T09:00:00.000Z
+             */
+            createdAt: string;
+            /**
+             * Format: date-time
+             * @description The last refresh, or the login
+             * @example 2026-12-01T09:00:00.000Z
+             */
+            lastUsedAt: string;
+            /**
+             * Format: date-time
+             * @description When the login ends however it is used
+             * @example 2026-12-01T09:00:00.000Z
+             */
+            expiresAt: string;
+            rememberMe: boolean;
+            /** @description The session of the access token this request carried */
+            current: boolean;
+        };
+        SessionList: {
+            items: components["schemas"]["Session"][];
+        };
+        AuthEvent: {
+            /** @example 1042 */
+            id: string;
+            /** @enum {string} */
+            type: "login_succeeded" | "login_failed" | "login_throttled" | "session_revoked" | "logout_all" | "refresh_reuse_detected" | "password_changed" | "password_reset_requested" | "password_reset" | "email_verified" | "email_change_requested" | "email_changed" | "account_deleted";
+            /**
+             * Format: date-time
+             * @example 2026-12-01T09:00:00.000Z
+             */
+            at: string;
+            ip: string | null;
+            device: string | null;
+            sessionId: string | null;
+            details: {
+                [key: string]: string | number | boolean | null;
+            };
+        };
+        AuthEventPage: {
+            items: components["schemas"]["AuthEvent"][];
+            /** @description Pass as cursor for older events; null on the last page */
+            nextCursor: string | null;
         };
         JsonWebKey: {
             kty: string;

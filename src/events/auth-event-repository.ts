@@ -42,9 +42,13 @@ export interface AuthEvent {
   details: EventDetails
 }
 
-type EventRow = Omit<AuthEvent, 'details'> & { details: string | null }
+// The adapter parses a JSON column when it knows the type; MariaDB may report it as plain LONGTEXT instead.
+type EventRow = Omit<AuthEvent, 'details'> & { details: EventDetails | string | null }
 
-const eventOf = (row: EventRow): AuthEvent => ({ ...row, details: row.details ? (JSON.parse(row.details) as EventDetails) : {} })
+const detailsOf = (value: EventRow['details']): EventDetails =>
+  value === null ? {} : typeof value === 'string' ? (JSON.parse(value) as EventDetails) : value
+
+const eventOf = (row: EventRow): AuthEvent => ({ ...row, details: detailsOf(row.details) })
 
 /**
  * The `auth_events` table: append-only, one row per security-relevant change or attempt. Writes go into

@@ -181,6 +181,9 @@ export function recordApiCalls(page: Page, apiUrl: string): ApiCall[] {
 
 export const isRefresh = (call: ApiCall) => call.method === 'POST' && call.path === '/auth/refresh'
 
+/** The reads of "Where you're signed in" and "Account activity", which a page turning logged in makes. */
+export const isDeviceListRead = (call: ApiCall) => call.method === 'GET' && (call.path === '/me/sessions' || call.path === '/me/events')
+
 /** 'POST /auth/refresh 200' per call, once answered; 'failed' when no answer reached the page. */
 export function summary(calls: ApiCall[]): Promise<string[]> {
   return Promise.all(

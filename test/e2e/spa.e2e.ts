@@ -16,6 +16,7 @@ import {
   dropAbandonedDatabases,
   dropDatabase,
   freePort,
+  isDeviceListRead,
   isRefresh,
   launchChromium,
   problemCodeOf,
@@ -225,7 +226,9 @@ t.test('a reload keeps the user logged in', async (t) => {
   const mark = calls.length
   await page.reload()
   await expectLoggedIn(t, page, 'the session is restored from the refresh cookie')
-  t.same(await summary(callsSince(calls, mark)), ['POST /auth/refresh 200', 'GET /me 200'], 'refresh on start, then /me')
+  // The device lists load alongside; the last subtest looks at them.
+  const restored = callsSince(calls, mark).filter((call) => !isDeviceListRead(call))
+  t.same(await summary(restored), ['POST /auth/refresh 200', 'GET /me 200'], 'refresh on start, then /me')
   await shot(page, 'reloaded-still-logged-in')
 })
 
@@ -528,4 +531,56 @@ t.test('a signed-in user changes the address; it changes once the link mailed to
   t.equal(page.url(), `${spa.url}/confirm-email`, 'the token was taken out of the address bar')
   t.equal(await headingOf(page, `Logged in as ${newEmail}`), `Logged in as ${newEmail}`, 'the session goes on, under the new address')
   await shot(page, 'email-changed-from-the-mail')
+})
+
+t.test('"Where you\'re signed in": one device signs another out; it is logged out at its next refresh', async (t) => {
+  const CY = 'cy@example.com'
+  const laptopContext = await newBrowserContext()
+  const phoneContext = await browser.newContext({
+    viewport: { width: 1000, height: 720 },
+    userAgent: 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1',
+  })
+  phoneContext.setDefaultTimeout(10_000)
+  t.teardown(() => Promise.all([laptopContext.close(), phoneContext.close()]))
+  const laptop = await openSpa(laptopContext)
+  await register(laptop.page, CY, PASSWORD)
+  await noticeOf(laptop.page, 'Account created')
+  await logIn(laptop.page, { email: CY })
+  t.equal(await headingOf(laptop.page, `Logged in as ${CY}`), `Logged in as ${CY}`, 'the laptop is logged in')
+  const phone = await openSpa(phoneContext)
+  await logIn(phone.page, { email: CY })
+  t.equal(await headingOf(phone.page, `Logged in as ${CY}`), `Logged in as ${CY}`, 'so is the phone: two sessions')
+
+  await press(laptop.page, '#sessions-reload')
+  const phoneLine = laptop.page.locator('#sessions-list li', { hasText: 'Mobile Safari 17 on iOS' })
+  await phoneLine.waitFor()
+  t.equal(await laptop.page.locator('#sessions-list li').count(), 2, 'the laptop lists both sessions')
+  t.match(await laptop.page.textContent('#sessions-list li:has(.tag)'), /Chrome Headless \d+ on Linux.*this browser/, 'its own is marked')
+  t.match(await laptop.page.textContent('#events-list'), 'Signed in', 'and the activity shows the sign-ins')
+  await shot(laptop.page, 'where-you-are-signed-in')
+
+  await phoneLine.locator('button.end-session').click()
+  t.match(await noticeOf(laptop.page, 'That device is signed out'), 'its next refresh fails', 'the laptop says what happens next')
+  await laptop.page.locator('#sessions-list li', { hasText: 'Mobile Safari' }).waitFor({ state: 'detached' })
+  t.equal(await laptop.page.locator('#sessions-list li').count(), 1, 'the phone is gone from the list')
+  await laptop.page.locator('#events-list li[data-event-type="session_revoked"]').first().waitFor()
+  t.pass('the activity shows the session was signed out')
+  await shot(laptop.page, 'account-activity-after-signing-out-the-phone')
+
+  t.equal(await headingOf(phone.page, `Logged in as ${CY}`), `Logged in as ${CY}`, 'the phone still shows the user until its next refresh')
+  const mark = phone.calls.length
+  t.equal(await refreshNow(phone.page), false, "the phone's next refresh fails")
+  t.equal(await problemCodeOf(callsSince(phone.calls, mark).find(isRefresh)), 'token_revoked', 'its refresh token was revoked')
+  t.equal(await headingOf(phone.page, 'Logged out'), 'Logged out', 'and it shows logged out')
+  await shot(phone.page, 'phone-signed-out-by-the-laptop')
+
+  // "Sign out all other devices" the same way, with the phone logged in again.
+  await logIn(phone.page, { email: CY })
+  t.equal(await headingOf(phone.page, `Logged in as ${CY}`), `Logged in as ${CY}`, 'the phone logs in again')
+  await press(laptop.page, '#sessions-end-others')
+  t.match(await noticeOf(laptop.page, 'Every other device is signed out'), 'next refresh fails')
+  const again = phone.calls.length
+  t.equal(await refreshNow(phone.page), false, 'the phone is signed out again')
+  t.equal(await problemCodeOf(callsSince(phone.calls, again).find(isRefresh)), 'token_revoked')
+  t.equal(await refreshNow(laptop.page), true, 'the laptop stays signed in')
 })

@@ -46,8 +46,16 @@ const validateProblem = ajv.compile({
  * Checks one response against openapi.yaml: its status must be documented for the path and method, its
  * content type must be one the document gives for that status, and its body must fit the schema.
  */
+/** The documented paths with parameters, as patterns: /me/sessions/{id} matches /me/sessions/<anything but a slash>. */
+const TEMPLATES = Object.keys(openapi.paths)
+  .filter((template) => template.includes('{'))
+  .map((template) => ({ template, pattern: new RegExp(`^${template.replace(/\{[^}]+\}/g, '[^/]+')}$`) }))
+
+const documentedPath = (path: string) =>
+  openapi.paths[path] ? path : (TEMPLATES.find(({ pattern }) => pattern.test(path))?.template ?? path)
+
 export function checkResponse(method: string, url: string, response: LightMyRequestResponse): string[] {
-  const path = url.split('?')[0] ?? url
+  const path = documentedPath(url.split('?')[0] ?? url)
   // CORS preflights belong to the browser's protocol, not to the API's operations.
   if (method.toUpperCase() === 'OPTIONS' || UNDOCUMENTED.some((pattern) => pattern.test(path))) return []
   const operation = openapi.paths[path]?.[method.toLowerCase()]

@@ -1,5 +1,6 @@
 // Entry point: read where the API is, wire the forms and buttons to the session, restore the session.
 import { createApiClient } from '../../../clients/typescript/client.js'
+import { createDevices, type Devices } from './devices.js'
 import { createLinks, linkPageOf, takeLinkToken, type Links } from './links.js'
 import { createSession, type Session } from './session.js'
 import { createView, element } from './view.js'
@@ -57,7 +58,7 @@ function onClick(id: string, action: () => Promise<unknown>) {
   })
 }
 
-function wire(session: Session) {
+function wire(session: Session, devices: Devices) {
   const loginForm = element<HTMLFormElement>('login-form')
   const registerForm = element<HTMLFormElement>('register-form')
 
@@ -84,6 +85,9 @@ function wire(session: Session) {
     if (await session.changeEmail(email, password)) emailForm.reset()
   })
   onClick('reload-profile', () => session.reloadUser())
+  onClick('sessions-reload', () => devices.reload())
+  onClick('sessions-end-others', () => devices.endOthers())
+  onClick('events-more', () => devices.olderEvents())
   onClick('logout', () => session.logout())
   onClick('logout-all', () => session.logoutEverywhere())
   document.addEventListener('visibilitychange', () => {
@@ -111,8 +115,18 @@ async function main() {
   // credentials: 'include' makes the browser store the API's Set-Cookie and send the cookie back cross-origin.
   const api = createApiClient(apiBaseUrl, { credentials: 'include' })
   const ui = createView({ page: location.origin, api: new URL(apiBaseUrl).origin })
-  const session = createSession(api, apiBaseUrl, ui)
-  wire(session)
+  // The device lists load whenever the page turns logged in: after a login, a restored session, a reload.
+  let devices: Devices | undefined
+  const session = createSession(api, apiBaseUrl, {
+    ...ui,
+    render(view) {
+      const wasLoggedIn = element('logged-in-view').hidden === false
+      ui.render(view)
+      if (view.status === 'logged-in' && !wasLoggedIn) void devices?.reload()
+    },
+  })
+  devices = createDevices(api, session)
+  wire(session, devices)
   window.__spa = Object.freeze({ refreshNow: () => session.refreshNow() })
   // The link first: after a verified address, the restored session's GET /me already says so.
   await openLink(createLinks(api, apiBaseUrl))

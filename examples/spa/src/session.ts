@@ -170,6 +170,15 @@ export function createSession(api: ApiClient, apiBaseUrl: string, ui: SessionUi)
   }
 
   return {
+    /** A Bearer call made for another part of the page, with the same refresh-and-retry-once. */
+    call: authorized,
+
+    /** Tells the person how a call made through `call` went: the API's problem, or `success`. */
+    report<T>(outcome: Outcome<T>, success: string): void {
+      if (outcome.ok) ui.notify('success', success)
+      else ui.notify('error', `That did not work: ${describe(outcome.failure)}`)
+    },
+
     /** On page load: the refresh cookie, if the browser has one, restores the session. */
     async start(): Promise<void> {
       publish()

@@ -29,6 +29,8 @@ function render(view: SessionView) {
   element('logged-out-view').hidden = view.status !== 'logged-out'
   element('logged-in-view').hidden = view.status !== 'logged-in'
   element('email-form').hidden = view.status !== 'logged-in'
+  element('sessions-view').hidden = view.status !== 'logged-in'
+  element('events-view').hidden = view.status !== 'logged-in'
   const [heading, detail] = HEADINGS[view.status]
   setText('status-heading', view.status === 'logged-in' ? `Logged in as ${view.user.email}` : heading)
   setText('status-detail', detail)
