@@ -29,7 +29,7 @@ function sessionLine(session: SignedInSession, onEnd: (id: string) => void): HTM
   name.textContent = session.device
   const facts = document.createElement('span')
   facts.className = 'facts'
-  facts.textContent = ` · ${session.ip} · last used ${when(session.lastUsedAt)} · signed in ${when(session.createdAt)}`
+  facts.textContent = `${session.ip} · last used ${when(session.lastUsedAt)} · signed in ${when(session.createdAt)}`
   line.append(name, facts)
   if (session.current) {
     const tag = document.createElement('em')
