@@ -40,6 +40,12 @@ expect 200 "$status" "refresh"
 NEW_REFRESH=$(jq -r .refreshToken /tmp/walk.json)
 [ "$NEW_REFRESH" != "$REFRESH" ] && echo "ok: got a new refresh token"
 
+step "Where am I signed in, and what happened to my account?"
+status=$(curl -s -o /tmp/walk.json -w '%{http_code}' "$API/me/sessions" -H "Authorization: Bearer $ACCESS")
+expect 200 "$status" "/me/sessions"; jq '.items[] | {device, ip, lastUsedAt, current}' /tmp/walk.json
+status=$(curl -s -o /tmp/walk.json -w '%{http_code}' "$API/me/events?limit=5" -H "Authorization: Bearer $ACCESS")
+expect 200 "$status" "/me/events"; jq '.items[] | {type, at, device}' /tmp/walk.json
+
 step "Log out (revokes this login's refresh tokens)"
 status=$(curl -s -o /dev/null -w '%{http_code}' -X POST "$API/auth/logout" \
   -H 'Content-Type: application/json' -d "{\"refreshToken\":\"$NEW_REFRESH\"}")

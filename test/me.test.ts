@@ -16,7 +16,7 @@ t.test('GET /me', async (t) => {
   t.test('the access token carries the documented claims and header', async (t) => {
     const { header, payload } = decodeJwt(tokens.accessToken)
     t.match(header, { alg: 'RS256', typ: 'at+jwt', kid: config.jwt.keys.signing.kid })
-    t.same(Object.keys(payload).sort(), ['aud', 'email', 'email_verified', 'exp', 'iat', 'iss', 'jti', 'role', 'sub'])
+    t.same(Object.keys(payload).sort(), ['aud', 'email', 'email_verified', 'exp', 'iat', 'iss', 'jti', 'role', 'sid', 'sub'])
     t.match(payload, { sub: user.id, email: user.email, role: 'user', email_verified: false, iss: config.jwt.issuer, aud: config.jwt.audience })
     t.equal(Number(payload.exp) - Number(payload.iat), config.jwt.accessTtlSeconds)
   })

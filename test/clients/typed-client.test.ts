@@ -34,6 +34,16 @@ t.test('the generated TypeScript client walks the flow against a listening serve
   const refreshed = await api.POST('/auth/refresh', { body: { refreshToken: tokens.refreshToken } })
   t.ok(refreshed.data?.refreshToken && refreshed.data.refreshToken !== tokens.refreshToken)
 
+  const auth = { headers: { authorization: `Bearer ${refreshed.data?.accessToken}` } }
+  const sessions = await api.GET('/me/sessions', auth)
+  t.same(sessions.data?.items.map((item) => item.current), [true], 'one session, typed, marked as this one')
+  const events = await api.GET('/me/events', { ...auth, params: { query: { limit: 5 } } })
+  t.equal(events.data?.items[0]?.type, 'login_succeeded')
+  const foreign = await api.DELETE('/me/sessions/{id}', { ...auth, params: { path: { id: '00000000-0000-7000-8000-000000000000' } } })
+  t.equal(foreign.error?.code, 'not_found')
+  const others = await api.DELETE('/me/sessions', { ...auth, params: { query: { scope: 'others' } } })
+  t.equal(others.response.status, 204)
+
   const logout = await api.POST('/auth/logout', { body: { refreshToken: refreshed.data?.refreshToken } })
   t.equal(logout.response.status, 204)
 
