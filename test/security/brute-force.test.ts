@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import t, { type Test } from 'tap'
+import { openSession } from '../../src/deploy/migrate.js'
 import { build } from '../helpers/build.js'
 import { PASSWORD, problemOf, registerUser } from '../helpers/http.js'
 
@@ -130,4 +131,32 @@ t.test('with Redis unreachable, logins still work (counters fall back to memory)
   t.equal((await loginAs(app, ip, user.email, PASSWORD)).statusCode, 200)
   for (let i = 0; i < 2; i++) t.equal((await loginAs(app, ip, user.email, 'wrong password')).statusCode, 401)
   t.equal((await loginAs(app, ip, user.email, PASSWORD)).statusCode, 429, 'still limited, in memory')
+})
+
+t.test('a brute force writes a bounded number of security events, however many guesses it sends', async (t) => {
+  const { app, database } = await build(t, { TRUST_PROXY: 'true' })
+  const user = await registerUser(app)
+  const ip = randomIp()
+  const guesses = 300 // the whole /auth budget of one address for a minute (AUTH_REQUESTS_PER_MINUTE)
+  const started = performance.now()
+  const statuses: number[] = []
+  for (let sent = 0; sent < guesses; sent += 20) {
+    const batch = await Promise.all(Array.from({ length: 20 }, () => loginAs(app, ip, user.email, 'wrong password')))
+    statuses.push(...batch.map((response) => response.statusCode))
+  }
+  await app.detachedEvents.settled()
+  const seconds = (performance.now() - started) / 1000
+  const session = await openSession(database.url)
+  t.teardown(() => session.end())
+  const rows = await session.query<{ type: string; count: bigint }[]>(
+    'SELECT type, COUNT(*) AS count FROM auth_events WHERE user_id = ? GROUP BY type ORDER BY type',
+    [user.id],
+  )
+  const counts = Object.fromEntries(rows.map((row) => [row.type, Number(row.count)]))
+  t.same(counts, { login_failed: 10, login_throttled: 1 }, 'ten failures (LOGIN_FAILURES_PER_ACCOUNT), then one throttled event')
+  t.equal(statuses.filter((status) => status === 429).length, guesses - 10, 'every other guess was refused before bcrypt')
+  t.comment(
+    `${guesses} guesses in ${seconds.toFixed(2)} s (${(guesses / seconds).toFixed(0)}/s) wrote 11 events ` +
+      `(${(11 / seconds).toFixed(1)}/s while it lasted; at most 11 per account, address and 15-minute window)`,
+  )
 })
