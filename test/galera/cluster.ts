@@ -1,6 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
-import { chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
 import path from 'node:path'
 import { createConnection, type Connection } from 'mariadb'
 import { freePort } from '../helpers/server-process.js'
@@ -183,15 +183,45 @@ export class GaleraCluster {
   async startNode(index: number, { bootstrap = false } = {}): Promise<void> {
     const node = this.nodes[index]!
     if (node.child) throw new Error(`node${index} is already running`)
+    const errorLog = this.#dir(index, 'error.log')
+    const logOffset = existsSync(errorLog) ? statSync(errorLog).size : 0
     // Its own process group, so that stopping it also ends the rsync helpers a state transfer spawns.
-    const child = spawn('/usr/sbin/mariadbd', this.#args(index, bootstrap), { detached: true, stdio: 'ignore' })
+    const args = [...this.#args(index, bootstrap), ...this.#recoveredStartPosition(index)]
+    const child = spawn('/usr/sbin/mariadbd', args, { detached: true, stdio: 'ignore' })
     node.child = child
     child.once('exit', () => {
       if (node.child === child) node.child = null
     })
     const started = Date.now()
     await this.#waitFor(index, 90_000, async (status) => status.wsrep_local_state_comment === 'Synced' && status.wsrep_ready === 'ON')
-    this.#log(`node${index} ${bootstrap ? 'bootstrapped' : 'joined'} in ${Date.now() - started} ms`)
+    const transfer = bootstrap ? '' : ` (${this.#stateTransferSince(index, logOffset)})`
+    this.#log(`node${index} ${bootstrap ? 'bootstrapped' : 'joined'} in ${Date.now() - started} ms${transfer}`)
+  }
+
+  /**
+   * After a crash grastate.dat says seqno -1, and a node started as is asks for a full SST; the donor's
+   * rsync then holds a global read lock, stalling the commits of every client on that node. The packaged
+   * service (galera_recovery) first reads the position InnoDB committed, so the node rejoins by IST from
+   * the donors' gcache: do the same.
+   */
+  #recoveredStartPosition(index: number): string[] {
+    if (!existsSync(this.#dir(index, 'data', 'grastate.dat'))) return []
+    const errorLog = this.#dir(index, 'error.log')
+    const offset = statSync(errorLog).size
+    const result = spawnSync('/usr/sbin/mariadbd', [...this.#args(index, false), '--wsrep-recover'], { encoding: 'utf8' })
+    const logged = readFileSync(errorLog).subarray(offset).toString('utf8')
+    const position = /WSREP: Recovered position: ([0-9a-f-]{36}:-?\d+)/.exec(logged)?.[1]
+    if (result.status !== 0 || !position) throw new Error(`node${index}: --wsrep-recover found no position:\n${logged.slice(-2000)}`)
+    return [`--wsrep-start-position=${position}`]
+  }
+
+  /** How the joiner got its state, from its error log after `offset`: which donor, and IST or a full SST. */
+  #stateTransferSince(index: number, offset: number): string {
+    const logged = readFileSync(this.#dir(index, 'error.log')).subarray(offset).toString('utf8')
+    const donor = /Selected \d+\.\d+ \(([^)]+)\)\([^)]*\) as donor/.exec(logged)?.[1] ?? 'unknown donor'
+    // rsync's script runs for both; it names which one it did.
+    const kind = /rsync IST completed/.test(logged) ? 'IST' : /rsync SST completed/.test(logged) ? 'full SST' : 'no transfer'
+    return `${kind} from ${donor}`
   }
 
   /** SIGKILL to the node's whole process group: a crash, no clean shutdown. */
