@@ -216,6 +216,12 @@ if (results.length > 0) {
   const written = await writeResults(report, RESULTS_DIR)
   log(`\nwrote ${written.map((file) => file.slice(RESULTS_DIR.length + 1)).join(', ')} in bench/results/`)
 }
+// Speed is never asserted, but a scenario whose requests failed measured nothing: the run fails.
+const failed = results.filter((result) => result.unexpectedStatuses)
+for (const result of failed) {
+  console.error(`bench: ${result.id} answered statuses it does not expect: ${JSON.stringify(result.unexpectedStatuses)}`)
+}
+if (failed.length > 0) exitCode = 1
 process.exitCode = exitCode
 // Everything this run opened is closed above. Should a dependency still hold the event loop open, say
 // what it is and exit rather than hang CI; the timer is unref'd, so a clean exit never waits for it.

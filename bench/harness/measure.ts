@@ -65,6 +65,11 @@ function sumStatuses(runs: RunRecord[]): Record<string, number> {
   return total
 }
 
+/** Answers the scenario does not expect, summed over its runs: a run with any measured something else. */
+function unexpectedStatuses(runs: RunRecord[], expected: number[]): Record<string, number> {
+  return Object.fromEntries(Object.entries(sumStatuses(runs)).filter(([code]) => !expected.includes(Number(code))))
+}
+
 /** What makes a run's numbers suspect: answers the scenario does not expect, socket errors, tokens spent. */
 function warningsFor(label: string, runs: RunRecord[], expected: number[]): string[] {
   const warnings: string[] = []
@@ -201,6 +206,11 @@ async function measureHttp(scenario: HttpScenario, context: ScenarioContext, set
     result.alongside = { title: alongside.title, runs: sideRuns, mean: meanOf(sideRuns), statusCodes: sumStatuses(sideRuns) }
     result.warnings.push(...warningsFor(`${scenario.id} alongside`, sideRuns, alongside.expectedStatuses))
   }
+  const wrong = {
+    ...unexpectedStatuses(runs, scenario.expectedStatuses),
+    ...(alongside ? unexpectedStatuses(sideRuns, alongside.expectedStatuses) : {}),
+  }
+  if (Object.keys(wrong).length > 0) result.unexpectedStatuses = wrong
   if (during) {
     result.background = { title: during.title, runs: backgroundRuns }
     result.warnings.push(...backgroundWarnings(scenario.id, backgroundRuns, runs, settings.durationSeconds))

@@ -31,6 +31,8 @@ export interface ScenarioResult {
   alongside?: { title: string; runs: RunRecord[]; mean: ScenarioResult['mean']; statusCodes: Record<string, number> }
   /** The process each measured run ran alongside (the prune), one record per run. */
   background?: { title: string; runs: BackgroundRun[] }
+  /** Statuses neither the load nor what ran alongside expects: the numbers then measure failures. */
+  unexpectedStatuses?: Record<string, number>
   warnings: string[]
 }
 

@@ -10,7 +10,7 @@ import { ProblemError } from '../../dist/errors/problem.js'
 export const SESSION_COOKIE = 'sessionid'
 
 // Django's query: the key, and only while the session has not expired.
-const SESSION_QUERY = 'SELECT session_data FROM sessions WHERE session_key = ? AND expire_date > NOW(3)'
+const SESSION_QUERY = 'SELECT session_data FROM bench_server_sessions WHERE session_key = ? AND expire_date > NOW(3)'
 
 /** @param {import('fastify').FastifyRequest} request */
 function sessionKeyOf(request) {

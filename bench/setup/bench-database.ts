@@ -50,24 +50,25 @@ export function sessionKeys(salt: string, count: number): string[] {
 
 /**
  * Django's session table (django_session: session_key CHAR(40) primary key, session_data TEXT,
- * expire_date DATETIME indexed), filled in one INSERT ... SELECT. Each session names one of the bench
+ * expire_date DATETIME indexed), filled in one INSERT ... SELECT. Named apart from the service's own
+ * `sessions` table, which it would otherwise replace. Each session names one of the bench
  * users, so the session routes answer what /me answers.
  */
 export async function createSessionTable(db: Connection, salt: string, count: number): Promise<void> {
-  await db.query('DROP TABLE IF EXISTS sessions')
+  await db.query('DROP TABLE IF EXISTS bench_server_sessions')
   await db.query(
-    'CREATE TABLE sessions (session_key CHAR(40) NOT NULL PRIMARY KEY, session_data TEXT NOT NULL, ' +
-      'expire_date DATETIME(3) NOT NULL, INDEX sessions_expire_date_idx (expire_date)) ' +
+    'CREATE TABLE bench_server_sessions (session_key CHAR(40) NOT NULL PRIMARY KEY, session_data TEXT NOT NULL, ' +
+      'expire_date DATETIME(3) NOT NULL, INDEX bench_server_sessions_expire_date_idx (expire_date)) ' +
       'DEFAULT CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci',
   )
   const users = await numberUsers(db)
   await db.query(
-    `INSERT INTO sessions (session_key, session_data, expire_date)
+    `INSERT INTO bench_server_sessions (session_key, session_data, expire_date)
      SELECT SHA1(CONCAT(?, s.seq)), JSON_OBJECT('id', u.id, 'email', u.email, 'role', u.role, 'emailVerified', JSON_EXTRACT('false', '$')), NOW(3) + INTERVAL 1 DAY
      FROM seq_0_to_${count - 1} s JOIN bench_users u ON u.n = s.seq % ?`,
     [salt, users],
   )
-  await db.query('ANALYZE TABLE sessions')
+  await db.query('ANALYZE TABLE bench_server_sessions')
 }
 
 export async function clearDenylist(db: Connection): Promise<void> {
