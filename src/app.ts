@@ -20,6 +20,7 @@ import { zodToFastJsonSerializer } from './plugins/serializer.js'
 import services from './plugins/services.js'
 import tokens from './plugins/tokens.js'
 import accountRoutes from './routes/account.js'
+import adminRoutes from './routes/admin.js'
 import authRoutes from './routes/auth.js'
 import healthRoutes from './routes/health.js'
 import meRoutes from './routes/me.js'
@@ -106,6 +107,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   })
   await app.register(meRoutes)
   await app.register(sessionRoutes)
+  await app.register(adminRoutes, { perMinute: config.limits.adminRequestsPerMinute })
   await app.register(wellKnownRoutes, { jwks: config.jwt.keys.jwks, maxAgeSeconds: config.jwt.jwksMaxAgeSeconds })
   await app.register(healthRoutes, { checkDatabaseReady: () => app.db.checkReady() })
   return app

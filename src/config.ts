@@ -95,6 +95,7 @@ const envSchema = databaseEnvSchema.extend({
   LOGIN_FAILURES_PER_IP: z.coerce.number().int().min(1).default(100),
   LOGIN_FAILURE_WINDOW_SECONDS: seconds(900),
   AUTH_REQUESTS_PER_MINUTE: z.coerce.number().int().min(1).default(300),
+  ADMIN_REQUESTS_PER_MINUTE: z.coerce.number().int().min(1).default(120),
   REDIS_URL: z.url({ protocol: /^rediss?$/, message: 'expected redis://host:port' }).optional(),
   TRUST_PROXY: z.string().default('false'),
 
@@ -299,6 +300,8 @@ function configOf(env: Env, keys: KeySet, refreshKeys: RefreshKeySet) {
       loginFailuresPerIp: env.LOGIN_FAILURES_PER_IP,
       loginFailureWindowSeconds: env.LOGIN_FAILURE_WINDOW_SECONDS,
       authRequestsPerMinute: env.AUTH_REQUESTS_PER_MINUTE,
+      /** Per-address budget of the /admin/* routes, counted apart from /auth/*. */
+      adminRequestsPerMinute: env.ADMIN_REQUESTS_PER_MINUTE,
       /** Where the counters live; in process memory when unset (one instance only). */
       redisUrl: env.REDIS_URL,
     },

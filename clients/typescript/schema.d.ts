@@ -357,7 +357,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Problem (RFC 9457): email_unverified (the email address is not verified) */
+                /** @description Problem (RFC 9457): email_unverified (the email address is not verified), account_disabled (the account is disabled) */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -375,7 +375,7 @@ export interface paths {
                              * @description Stable, for programs to switch on
                              * @enum {string}
                              */
-                            code: "email_unverified";
+                            code: "email_unverified" | "account_disabled";
                             /** @description For validation_failed: every field that is wrong */
                             errors?: {
                                 /** @description Where: body.<field>, querystring, headers... */
@@ -3795,6 +3795,1448 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/users": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Find users by the start of their email, in email order */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description The start of the email address, any case */
+                    query?: string;
+                    /** @description nextCursor of the previous page */
+                    cursor?: string;
+                    limit?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AdminUserPage"];
+                    };
+                };
+                /** @description Problem (RFC 9457): validation_failed (the request is not valid) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 400;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "validation_failed";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Problem (RFC 9457): token_missing (no token was sent), token_invalid (the token is not valid), token_expired (the token has expired) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 401;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "token_missing" | "token_invalid" | "token_expired";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Problem (RFC 9457): forbidden (not allowed) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 403;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "forbidden";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Problem (RFC 9457): rate_limited (too many requests) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 429;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "rate_limited";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Problem (RFC 9457): internal_error (internal server error) */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 500;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "internal_error";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Problem (RFC 9457): service_unavailable (the service is temporarily unavailable) */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 503;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "service_unavailable";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/users/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One user, with their live sessions */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AdminUserDetail"];
+                    };
+                };
+                /** @description Problem (RFC 9457): validation_failed (the request is not valid) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 400;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "validation_failed";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Problem (RFC 9457): token_missing (no token was sent), token_invalid (the token is not valid), token_expired (the token has expired) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 401;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "token_missing" | "token_invalid" | "token_expired";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Problem (RFC 9457): forbidden (not allowed) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 403;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "forbidden";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Problem (RFC 9457): not_found (not found) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 404;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "not_found";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Problem (RFC 9457): rate_limited (too many requests) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 429;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "rate_limited";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Problem (RFC 9457): internal_error (internal server error) */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 500;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "internal_error";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Problem (RFC 9457): service_unavailable (the service is temporarily unavailable) */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 503;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "service_unavailable";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        /** Delete the account and everything that belongs to it */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Deleted */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Problem (RFC 9457): validation_failed (the request is not valid) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 400;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "validation_failed";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Problem (RFC 9457): token_missing (no token was sent), token_invalid (the token is not valid), token_expired (the token has expired) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 401;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "token_missing" | "token_invalid" | "token_expired";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Problem (RFC 9457): forbidden (not allowed) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 403;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "forbidden";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Problem (RFC 9457): not_found (not found) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 404;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "not_found";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Problem (RFC 9457): last_admin (this would leave no enabled admin) */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 409;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "last_admin";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Problem (RFC 9457): rate_limited (too many requests) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 429;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "rate_limited";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Problem (RFC 9457): internal_error (internal server error) */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 500;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "internal_error";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Problem (RFC 9457): service_unavailable (the service is temporarily unavailable) */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 503;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "service_unavailable";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        /**
+         * Change a role, or disable or enable the account
+         * @description Disabling ends every session of the user in the same transaction (their refresh tokens answer 401 token_revoked) and refuses their logins (403 account_disabled). Access tokens already issued stay valid until they expire. Enabling does not bring sessions back. A role change reaches the user at their next refresh, and admin routes at once.
+         */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["AdminUserPatchInput"];
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AdminUser"];
+                    };
+                };
+                /** @description Problem (RFC 9457): validation_failed (the request is not valid) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 400;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "validation_failed";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Problem (RFC 9457): token_missing (no token was sent), token_invalid (the token is not valid), token_expired (the token has expired) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 401;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "token_missing" | "token_invalid" | "token_expired";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Problem (RFC 9457): forbidden (not allowed) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 403;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "forbidden";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Problem (RFC 9457): not_found (not found) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 404;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "not_found";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Problem (RFC 9457): last_admin (this would leave no enabled admin) */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 409;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "last_admin";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Problem (RFC 9457): payload_too_large (the request body is too large) */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 413;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "payload_too_large";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Problem (RFC 9457): unsupported_media_type (the request body must be json) */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 415;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "unsupported_media_type";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Problem (RFC 9457): rate_limited (too many requests) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 429;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "rate_limited";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Problem (RFC 9457): internal_error (internal server error) */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 500;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "internal_error";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Problem (RFC 9457): service_unavailable (the service is temporarily unavailable) */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 503;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "service_unavailable";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        trace?: never;
+    };
+    "/admin/users/{id}/sessions/revoke": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * End every session of the user
+         * @description Their refresh tokens answer 401 token_revoked at once; access tokens already issued live until they expire.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Every session of the user is ended */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Problem (RFC 9457): validation_failed (the request is not valid) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 400;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "validation_failed";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Problem (RFC 9457): token_missing (no token was sent), token_invalid (the token is not valid), token_expired (the token has expired) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 401;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "token_missing" | "token_invalid" | "token_expired";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Problem (RFC 9457): forbidden (not allowed) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 403;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "forbidden";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Problem (RFC 9457): not_found (not found) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 404;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "not_found";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Problem (RFC 9457): rate_limited (too many requests) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 429;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "rate_limited";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Problem (RFC 9457): internal_error (internal server error) */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 500;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "internal_error";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Problem (RFC 9457): service_unavailable (the service is temporarily unavailable) */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 503;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "service_unavailable";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Security events of every user, newest first; filter by user and type */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description nextCursor of the previous page */
+                    cursor?: string;
+                    limit?: number;
+                    userId?: string;
+                    type?: "login_succeeded" | "login_failed" | "login_throttled" | "session_revoked" | "logout_all" | "refresh_reuse_detected" | "password_changed" | "password_reset_requested" | "password_reset" | "email_verified" | "email_change_requested" | "email_changed" | "account_deleted" | "admin_user_created" | "admin_user_updated" | "admin_sessions_revoked" | "admin_user_deleted";
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AccountEventPage"];
+                    };
+                };
+                /** @description Problem (RFC 9457): validation_failed (the request is not valid) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 400;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "validation_failed";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Problem (RFC 9457): token_missing (no token was sent), token_invalid (the token is not valid), token_expired (the token has expired) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 401;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "token_missing" | "token_invalid" | "token_expired";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Problem (RFC 9457): forbidden (not allowed) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 403;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "forbidden";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Problem (RFC 9457): rate_limited (too many requests) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 429;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "rate_limited";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Problem (RFC 9457): internal_error (internal server error) */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 500;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "internal_error";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Problem (RFC 9457): service_unavailable (the service is temporarily unavailable) */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @description A URI reference naming the problem type: /problems/<code> */
+                            type: string;
+                            title: string;
+                            /** @enum {number} */
+                            status: 503;
+                            /** @description What happened, for people; never a stack trace or SQL */
+                            detail: string;
+                            /**
+                             * @description Stable, for programs to switch on
+                             * @enum {string}
+                             */
+                            code: "service_unavailable";
+                            /** @description For validation_failed: every field that is wrong */
+                            errors?: {
+                                /** @description Where: body.<field>, querystring, headers... */
+                                path: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/.well-known/jwks.json": {
         parameters: {
             query?: never;
@@ -3973,6 +5415,13 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        AdminUserPatchInput: {
+            /** @enum {string} */
+            role?: "user" | "admin";
+            disabled?: boolean;
+            /** @description Kept with a disabled account; shown to admins only */
+            disabledReason?: string;
+        };
         /** @description The request was taken; the same answer whether or not the address has an account */
         Accepted: {
             /** @constant */
@@ -4059,7 +5508,7 @@ export interface components {
             /** @example 1042 */
             id: string;
             /** @enum {string} */
-            type: "login_succeeded" | "login_failed" | "login_throttled" | "session_revoked" | "logout_all" | "refresh_reuse_detected" | "password_changed" | "password_reset_requested" | "password_reset" | "email_verified" | "email_change_requested" | "email_changed" | "account_deleted";
+            type: "login_succeeded" | "login_failed" | "login_throttled" | "session_revoked" | "logout_all" | "refresh_reuse_detected" | "password_changed" | "password_reset_requested" | "password_reset" | "email_verified" | "email_change_requested" | "email_changed" | "account_deleted" | "admin_user_created" | "admin_user_updated" | "admin_sessions_revoked" | "admin_user_deleted";
             /**
              * Format: date-time
              * @example 2026-12-01T09:00:00.000Z
@@ -4074,6 +5523,113 @@ export interface components {
         };
         AuthEventPage: {
             items: components["schemas"]["AuthEvent"][];
+            /** @description Pass as cursor for older events; null on the last page */
+            nextCursor: string | null;
+        };
+        AdminUser: {
+            /** @example 0193a1c2-7b7e-7cc1-9d1e-2f0a5c1e7b10 */
+            id: string;
+            /** @example ada@example.com */
+            email: string;
+            /** @enum {string} */
+            role: "user" | "admin";
+            emailVerified: boolean;
+            disabled: boolean;
+            disabledAt: string | null;
+            disabledReason: string | null;
+            /**
+             * Format: date-time
+             * @example 2026-12-01T09:00:00.000Z
+             */
+            createdAt: string;
+            /** @description The last successful login; null if none since this field exists */
+            lastLoginAt: string | null;
+            /** @description How many live sessions the user has now */
+            sessions: number;
+        };
+        AdminUserPage: {
+            items: components["schemas"]["AdminUser"][];
+            /** @description Pass as cursor for the next page; null on the last page */
+            nextCursor: string | null;
+        };
+        AdminUserDetail: {
+            /** @example 0193a1c2-7b7e-7cc1-9d1e-2f0a5c1e7b10 */
+            id: string;
+            /** @example ada@example.com */
+            email: string;
+            /** @enum {string} */
+            role: "user" | "admin";
+            emailVerified: boolean;
+            disabled: boolean;
+            disabledAt: string | null;
+            disabledReason: string | null;
+            /**
+             * Format: date-time
+             * @example 2026-12-01T09:00:00.000Z
+             */
+            createdAt: string;
+            /** @description The last successful login; null if none since this field exists */
+            lastLoginAt: string | null;
+            /** @description How many live sessions the user has now */
+            sessions: number;
+            liveSessions: {
+                /**
+                 * @description The session id: the `sid` claim of its access tokens
+                 * @example 0193a1c2-7b7e-7cc1-9d1e-2f0a5c1e7b10
+                 */
+                id: string;
+                /**
+                 * @description Read from the User-Agent at login
+                 * @example Firefox 133 on macOS
+                 */
+                device: string;
+                /** @description The User-Agent at login, at most 512 characters */
+                userAgent: string | null;
+                /**
+                 * @description The client address at login (through TRUST_PROXY)
+                 * @example 192.0.2.10
+                 */
+                ip: string;
+                /**
+                 * Format: date-time
+                 * @example 2026-12-01T09:00:00.000Z
+                 */
+                createdAt: string;
+                /**
+                 * Format: date-time
+                 * @description The last refresh, or the login
+                 * @example 2026-12-01T09:00:00.000Z
+                 */
+                lastUsedAt: string;
+                /**
+                 * Format: date-time
+                 * @description When the login ends however it is used
+                 * @example 2026-12-01T09:00:00.000Z
+                 */
+                expiresAt: string;
+                rememberMe: boolean;
+            }[];
+        };
+        AccountEvent: {
+            /** @example 1042 */
+            id: string;
+            /** @enum {string} */
+            type: "login_succeeded" | "login_failed" | "login_throttled" | "session_revoked" | "logout_all" | "refresh_reuse_detected" | "password_changed" | "password_reset_requested" | "password_reset" | "email_verified" | "email_change_requested" | "email_changed" | "account_deleted" | "admin_user_created" | "admin_user_updated" | "admin_sessions_revoked" | "admin_user_deleted";
+            /**
+             * Format: date-time
+             * @example 2026-12-01T09:00:00.000Z
+             */
+            at: string;
+            ip: string | null;
+            device: string | null;
+            sessionId: string | null;
+            details: {
+                [key: string]: string | number | boolean | null;
+            };
+            userId: string | null;
+        };
+        AccountEventPage: {
+            items: components["schemas"]["AccountEvent"][];
             /** @description Pass as cursor for older events; null on the last page */
             nextCursor: string | null;
         };

@@ -19,7 +19,7 @@ import type { UserRecord, UserRepository } from '../users/user-repository.js'
 import type { PasswordCheck } from './password-check.js'
 
 export interface AuthServiceDeps {
-  users: Pick<UserRepository, 'findByEmail' | 'bumpSessionEpoch' | 'lockById'>
+  users: Pick<UserRepository, 'findByEmail' | 'bumpSessionEpoch' | 'recordLogin'>
   revocations: Pick<RevokedTokenRepository, 'refreshStateOf' | 'recordRotation' | 'findRotation' | 'revokeFamily'>
   sessions: Pick<SessionRepository, 'create' | 'hasDevice' | 'deviceOf'>
   events: Pick<AuthEventRepository, 'record'>
@@ -83,8 +83,8 @@ export function createAuthService(deps: AuthServiceDeps) {
   /** The user behind a refresh token, if the token's login is still of the user's current epoch. */
   function current(user: UserRecord | null, claims: RefreshClaims): UserRecord {
     const active = existing(user)
-    // Logout-all or a password change since this login began: every login before it is over.
-    if (claims.ep !== active.sessionEpoch) throw new ProblemError('token_revoked', 'This login has been ended')
+    // Logout-all, a password change or disabling since this login began: every login before it is over.
+    if (claims.ep !== active.sessionEpoch || active.disabledAt !== null) throw new ProblemError('token_revoked', 'This login has been ended')
     return active
   }
 
@@ -132,17 +132,19 @@ export function createAuthService(deps: AuthServiceDeps) {
   }
 
   /**
-   * Records the new login as a session, with its event, in one transaction. With new-device notices on,
-   * the user's row is locked first: two logins from one new device take turns, so exactly one mails.
+   * Records the new login as a session, with its event, in one transaction. The user's row is write-locked
+   * first: two logins from one new device take turns, so exactly one mails a notice.
    */
   async function startSession(user: UserRecord, refresh: RefreshClaims, client: ClientInfo, nowMs: number): Promise<void> {
     const at = new Date(nowMs)
     const noticed = await transaction(async (tx) => {
-      let newDevice = false
-      if (deps.notifyNewDevice) {
-        await users.lockById(user.id, tx)
-        newDevice = !(await sessions.hasDevice(user.id, client.device, tx))
+      // First, so the login holds the user's row from its first statement: a disable that commits while
+      // the password was being checked is seen here (and the two never deadlock on the row).
+      if (!(await users.recordLogin(user.id, at, tx))) {
+        throw new ProblemError('account_disabled', 'This account has been disabled by an administrator')
       }
+      let newDevice = false
+      if (deps.notifyNewDevice) newDevice = !(await sessions.hasDevice(user.id, client.device, tx))
       await sessions.create(
         {
           id: refresh.fid,
@@ -210,7 +212,11 @@ export function createAuthService(deps: AuthServiceDeps) {
         throw new ProblemError('invalid_credentials', 'Email or password is wrong')
       }
       const client = describeClient(input.caller)
-      // Only after the password: the answer tells nothing to someone who does not know it.
+      // Only after the password: these answers tell nothing to someone who does not know it.
+      if (user.disabledAt !== null) {
+        detachedEvents.write(eventOf('login_failed', client, new Date(clock.now()), { userId: user.id, details: { reason: 'account_disabled' } }))
+        throw new ProblemError('account_disabled', 'This account has been disabled by an administrator')
+      }
       if (deps.loginRequiresVerifiedEmail && user.emailVerifiedAt === null) {
         const details = { reason: 'email_unverified' }
         detachedEvents.write(eventOf('login_failed', client, new Date(clock.now()), { userId: user.id, details }))

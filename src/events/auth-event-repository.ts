@@ -1,6 +1,7 @@
 import type { Db, DbClient } from '../db/prisma.js'
+import { Prisma } from '../generated/prisma/client.js'
 
-/** What the security event log records. Admin actions (a later issue) add their own. */
+/** What the security event log records; the admin_* types carry the acting admin (or "cli") in details. */
 export const AUTH_EVENT_TYPES = [
   'login_succeeded',
   'login_failed',
@@ -15,6 +16,10 @@ export const AUTH_EVENT_TYPES = [
   'email_change_requested',
   'email_changed',
   'account_deleted',
+  'admin_user_created',
+  'admin_user_updated',
+  'admin_sessions_revoked',
+  'admin_user_deleted',
 ] as const
 
 export type AuthEventType = (typeof AUTH_EVENT_TYPES)[number]
@@ -40,6 +45,16 @@ export interface AuthEvent {
   device: string | null
   sessionId: string | null
   details: EventDetails
+}
+
+/** An event as the admin API lists it: whose it is, too. */
+export interface AccountEvent extends AuthEvent {
+  userId: string | null
+}
+
+export interface EventFilter {
+  userId?: string
+  type?: AuthEventType
 }
 
 // The adapter parses a JSON column when it knows the type; MariaDB may report it as plain LONGTEXT instead.
@@ -72,6 +87,19 @@ export function createAuthEventRepository(prisma: Db) {
         : await tx.$queryRaw<EventRow[]>`SELECT id, type, created_at AS at, ip, device, session_id AS sessionId, details
             FROM auth_events WHERE user_id = ${userId} ORDER BY id DESC LIMIT ${page.limit}`
       return rows.map(eventOf)
+    },
+
+    /** Events of every user, newest first, narrowed by user and type (each has an index led by it). */
+    async listAll(filter: EventFilter, page: { beforeId?: bigint; limit: number }, tx: DbClient = prisma): Promise<AccountEvent[]> {
+      const conditions = [
+        filter.userId === undefined ? Prisma.empty : Prisma.sql`AND user_id = ${filter.userId}`,
+        filter.type === undefined ? Prisma.empty : Prisma.sql`AND type = ${filter.type}`,
+        page.beforeId === undefined ? Prisma.empty : Prisma.sql`AND id < ${page.beforeId}`,
+      ]
+      const rows = await tx.$queryRaw<(EventRow & { userId: string | null })[]>`
+        SELECT id, user_id AS userId, type, created_at AS at, ip, device, session_id AS sessionId, details
+        FROM auth_events WHERE 1 = 1 ${Prisma.join(conditions, ' ')} ORDER BY id DESC LIMIT ${page.limit}`
+      return rows.map((row) => ({ ...eventOf(row), userId: row.userId }))
     },
 
     /** Deletes up to `limit` events older than `before` (retention). */

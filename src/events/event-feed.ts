@@ -1,5 +1,5 @@
 import { ProblemError } from '../errors/problem.js'
-import type { AuthEvent, AuthEventRepository } from './auth-event-repository.js'
+import type { AccountEvent, AuthEvent, AuthEventRepository, EventFilter } from './auth-event-repository.js'
 
 export interface EventPage {
   items: AuthEvent[]
@@ -27,16 +27,26 @@ export function decodeCursor(cursor: string): bigint {
   return BigInt(digits)
 }
 
-/** The user's own security events, newest first, a page at a time. */
-export function createEventFeed(deps: { events: Pick<AuthEventRepository, 'listForUser'> }) {
+/** A page of up to `limit` rows from `read` (asked for one more: whether there is a next page, without a count). */
+async function pageOf<T extends AuthEvent>(
+  page: { cursor?: string; limit: number },
+  read: (beforeId: bigint | undefined, limit: number) => Promise<T[]>,
+): Promise<{ items: T[]; nextCursor: string | null }> {
+  const rows = await read(page.cursor === undefined ? undefined : decodeCursor(page.cursor), page.limit + 1)
+  const items = rows.slice(0, page.limit)
+  const last = items.at(-1)
+  return { items, nextCursor: rows.length > page.limit && last ? encodeCursor(last.id) : null }
+}
+
+/** Security events newest first, a page at a time: a user's own, or (for admins) everyone's. */
+export function createEventFeed(deps: { events: Pick<AuthEventRepository, 'listForUser' | 'listAll'> }) {
   return {
-    async forUser(userId: string, page: { cursor?: string; limit: number }): Promise<EventPage> {
-      const beforeId = page.cursor === undefined ? undefined : decodeCursor(page.cursor)
-      // One more than asked: whether there is a next page, without a count.
-      const rows = await deps.events.listForUser(userId, { beforeId, limit: page.limit + 1 })
-      const items = rows.slice(0, page.limit)
-      const last = items.at(-1)
-      return { items, nextCursor: rows.length > page.limit && last ? encodeCursor(last.id) : null }
+    forUser(userId: string, page: { cursor?: string; limit: number }): Promise<EventPage> {
+      return pageOf(page, (beforeId, limit) => deps.events.listForUser(userId, { beforeId, limit }))
+    },
+
+    forAdmin(filter: EventFilter, page: { cursor?: string; limit: number }): Promise<{ items: AccountEvent[]; nextCursor: string | null }> {
+      return pageOf(page, (beforeId, limit) => deps.events.listAll(filter, { beforeId, limit }))
     },
   }
 }

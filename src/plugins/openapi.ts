@@ -22,6 +22,8 @@ async function openapi(app: FastifyInstance) {
       tags: [
         { name: 'auth', description: 'Register, log in, refresh, log out' },
         { name: 'account', description: 'The current user' },
+        { name: 'sessions', description: "The user's own sessions and security events" },
+        { name: 'admin', description: 'For enabled admins only: users, their sessions, every security event' },
         { name: 'keys', description: 'Verification keys' },
         { name: 'health', description: 'Liveness and readiness' },
       ],

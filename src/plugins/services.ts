@@ -1,5 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
+import { createAdminService, type AdminService } from '../admin/admin-service.js'
+import { createUserDirectoryRepository } from '../admin/user-directory-repository.js'
 import { createAccountLinkRepository } from '../account/account-link-repository.js'
 import { createAccountService, type AccountService } from '../account/account-service.js'
 import { createMailBudget } from '../account/mail-budget.js'
@@ -23,6 +25,7 @@ declare module 'fastify' {
   interface FastifyInstance {
     auth: AuthService
     accounts: AccountService
+    admin: AdminService
     sessions: SessionService
     eventFeed: EventFeed
     /** Security events written without a transaction (failed and throttled logins). */
@@ -119,6 +122,20 @@ async function services(app: FastifyInstance, options: ServicesOptions) {
         linkTtlSeconds: config.account.linkTtlSeconds,
         mailRequestMinResponseMs: config.account.mailRequestMinResponseMs,
       },
+    }),
+  )
+  app.decorate(
+    'admin',
+    createAdminService({
+      directory: createUserDirectoryRepository(app.db.prisma),
+      users,
+      sessions,
+      events,
+      transaction,
+      passwords,
+      strength,
+      clock,
+      refreshIdleTimeoutSeconds: config.jwt.refreshIdleTimeoutSeconds,
     }),
   )
   const tables = pruneTablesOf(

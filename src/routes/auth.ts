@@ -102,7 +102,7 @@ const authRoutes: FastifyPluginAsyncZod<AuthRoutesOptions> = async (app, options
         ...problemResponses({
           ...BODY_PROBLEMS,
           401: ['invalid_credentials'],
-          403: ['email_unverified'],
+          403: ['email_unverified', 'account_disabled'],
           429: ['rate_limited'],
           503: ['service_unavailable'],
         }),

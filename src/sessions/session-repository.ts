@@ -1,4 +1,5 @@
 import type { Db, DbClient } from '../db/prisma.js'
+import { Prisma } from '../generated/prisma/client.js'
 
 export interface NewSession {
   /** The family id (fid) of the login. */
@@ -25,7 +26,7 @@ export interface LiveSession {
   rememberMe: boolean
 }
 
-type LiveSessionRow = Omit<LiveSession, 'rememberMe'> & { rememberMe: number | boolean }
+type LiveSessionRow = Omit<LiveSession, 'rememberMe'> & { userId: string; rememberMe: number | boolean }
 
 /** When a session counts as live: what refresh would accept from its newest token at `now`. */
 export interface Liveness {
@@ -34,7 +35,13 @@ export interface Liveness {
   idleSince: Date
 }
 
-const sessionOf = (row: LiveSessionRow): LiveSession => ({ ...row, rememberMe: Boolean(row.rememberMe) })
+/** Liveness at `nowMs` for an idle timeout: what refresh would accept then. */
+export const livenessAt = (nowMs: number, idleTimeoutSeconds: number): Liveness => ({
+  now: new Date(nowMs),
+  idleSince: new Date(nowMs - idleTimeoutSeconds * 1000),
+})
+
+const sessionOf = ({ userId: _userId, ...row }: LiveSessionRow): LiveSession => ({ ...row, rememberMe: Boolean(row.rememberMe) })
 
 /**
  * The `sessions` table: one row per login, written with it. Liveness is derived, never stored: a session
@@ -43,19 +50,20 @@ const sessionOf = (row: LiveSessionRow): LiveSession => ({ ...row, rememberMe: B
  * the family (revoked_tokens.family_id, indexed with revoked_at), so refresh writes nothing extra.
  */
 export function createSessionRepository(prisma: Db) {
+  /** The live sessions of these users (each row with its userId), unordered: the one definition of "live". */
+  const liveSessions = (userIds: string[], { now, idleSince }: Liveness, id?: string) => Prisma.sql`
+    SELECT * FROM (
+      SELECT s.id, s.user_id AS userId, s.device, s.user_agent AS userAgent, s.ip, s.created_at AS createdAt,
+        s.expires_at AS expiresAt, s.remember_me AS rememberMe,
+        COALESCE((SELECT MAX(r.revoked_at) FROM revoked_tokens r WHERE r.family_id = s.id), s.created_at) AS lastUsedAt
+      FROM sessions s JOIN users u ON u.id = s.user_id AND u.session_epoch = s.session_epoch
+      WHERE s.user_id IN (${Prisma.join(userIds)}) AND s.expires_at > ${now} ${id === undefined ? Prisma.empty : Prisma.sql`AND s.id = ${id}`}
+        AND NOT EXISTS (SELECT 1 FROM revoked_tokens f WHERE f.id = s.id)
+    ) AS candidate
+    WHERE lastUsedAt > ${idleSince}`
+
   function live(userId: string, liveness: Liveness, tx: DbClient, id?: string): Promise<LiveSessionRow[]> {
-    const { now, idleSince } = liveness
-    return tx.$queryRaw<LiveSessionRow[]>`
-      SELECT * FROM (
-        SELECT s.id, s.device, s.user_agent AS userAgent, s.ip, s.created_at AS createdAt, s.expires_at AS expiresAt,
-          s.remember_me AS rememberMe,
-          COALESCE((SELECT MAX(r.revoked_at) FROM revoked_tokens r WHERE r.family_id = s.id), s.created_at) AS lastUsedAt
-        FROM sessions s JOIN users u ON u.id = s.user_id AND u.session_epoch = s.session_epoch
-        WHERE s.user_id = ${userId} AND s.expires_at > ${now} AND (${id ?? null} IS NULL OR s.id = ${id ?? null})
-          AND NOT EXISTS (SELECT 1 FROM revoked_tokens f WHERE f.id = s.id)
-      ) AS candidate
-      WHERE lastUsedAt > ${idleSince}
-      ORDER BY lastUsedAt DESC, id DESC`
+    return tx.$queryRaw<LiveSessionRow[]>`${liveSessions([userId], liveness, id)} ORDER BY lastUsedAt DESC, id DESC`
   }
 
   return {
@@ -68,6 +76,14 @@ export function createSessionRepository(prisma: Db) {
     /** The user's live sessions, most recently used first. */
     async listLive(userId: string, liveness: Liveness, tx: DbClient = prisma): Promise<LiveSession[]> {
       return (await live(userId, liveness, tx)).map(sessionOf)
+    },
+
+    /** How many live sessions each of these users has; users with none are absent. */
+    async countLive(userIds: string[], liveness: Liveness, tx: DbClient = prisma): Promise<Map<string, number>> {
+      if (userIds.length === 0) return new Map()
+      const rows = await tx.$queryRaw<{ userId: string; count: bigint | number }[]>`
+        SELECT userId, COUNT(*) AS count FROM (${liveSessions(userIds, liveness)}) AS live GROUP BY userId`
+      return new Map(rows.map((row) => [row.userId, Number(row.count)]))
     },
 
     /** One live session of the user, or null: another user's session id is as unknown as a made-up one. */

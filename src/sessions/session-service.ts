@@ -4,7 +4,7 @@ import { ProblemError } from '../errors/problem.js'
 import type { AuthEventRepository } from '../events/auth-event-repository.js'
 import type { RevokedTokenRepository } from '../tokens/revoked-token-repository.js'
 import { describeClient, type Caller } from './client-description.js'
-import type { LiveSession, Liveness, SessionRepository } from './session-repository.js'
+import { livenessAt, type LiveSession, type SessionRepository } from './session-repository.js'
 
 export interface SessionServiceDeps {
   sessions: Pick<SessionRepository, 'listLive' | 'findLive'>
@@ -30,14 +30,11 @@ const notFound = () => new ProblemError('not_found', 'You have no live session w
 export function createSessionService(deps: SessionServiceDeps) {
   const { sessions, revocations, events, transaction, clock } = deps
 
-  const livenessAt = (nowMs: number): Liveness => ({
-    now: new Date(nowMs),
-    idleSince: new Date(nowMs - deps.refreshIdleTimeoutSeconds * 1000),
-  })
+  const liveAt = (nowMs: number) => livenessAt(nowMs, deps.refreshIdleTimeoutSeconds)
 
   return {
     async list(userId: string, currentSessionId: string): Promise<SessionView[]> {
-      const live = await sessions.listLive(userId, livenessAt(clock.now()))
+      const live = await sessions.listLive(userId, liveAt(clock.now()))
       return live.map((session) => ({ ...session, current: session.id === currentSessionId }))
     },
 
@@ -46,7 +43,7 @@ export function createSessionService(deps: SessionServiceDeps) {
       const nowMs = clock.now()
       const at = new Date(nowMs)
       await transaction(async (tx) => {
-        const session = await sessions.findLive(userId, sessionId, livenessAt(nowMs), tx)
+        const session = await sessions.findLive(userId, sessionId, liveAt(nowMs), tx)
         if (!session) throw notFound()
         const won = await revocations.revokeFamily(
           { familyId: session.id, userId, reason: 'logout', revokedAt: at, expiresAt: session.expiresAt },
@@ -65,7 +62,7 @@ export function createSessionService(deps: SessionServiceDeps) {
       const at = new Date(nowMs)
       const { ip, device } = describeClient(caller)
       return transaction(async (tx) => {
-        const others = (await sessions.listLive(userId, livenessAt(nowMs), tx)).filter((session) => session.id !== keepSessionId)
+        const others = (await sessions.listLive(userId, liveAt(nowMs), tx)).filter((session) => session.id !== keepSessionId)
         let ended = 0
         for (const session of others) {
           const won = await revocations.revokeFamily(

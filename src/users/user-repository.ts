@@ -8,9 +8,11 @@ export interface NewUser {
   email: string
   passwordHash: string
   role?: Role
+  /** Set when someone vouches for the address (an operator creating the user from the shell). */
+  emailVerifiedAt?: Date
 }
 
-export type UserRecord = Pick<User, 'id' | 'email' | 'passwordHash' | 'role' | 'createdAt' | 'sessionEpoch' | 'emailVerifiedAt'>
+export type UserRecord = Pick<User, 'id' | 'email' | 'passwordHash' | 'role' | 'createdAt' | 'sessionEpoch' | 'emailVerifiedAt' | 'disabledAt'>
 
 const columns = {
   id: true,
@@ -20,6 +22,7 @@ const columns = {
   createdAt: true,
   sessionEpoch: true,
   emailVerifiedAt: true,
+  disabledAt: true,
 } as const
 
 /**
@@ -36,6 +39,7 @@ export const userColumnsOf = (table: string) =>
       `${table}.created_at AS createdAt`,
       `${table}.session_epoch AS sessionEpoch`,
       `${table}.email_verified_at AS emailVerifiedAt`,
+      `${table}.disabled_at AS disabledAt`,
     ].join(', '),
   )
 
@@ -46,8 +50,8 @@ export function userRecordOf(row: UserRow | undefined): UserRecord | null {
   if (!row || row.id === null || row.email === null || row.passwordHash === null || row.role === null || row.createdAt === null) {
     return null
   }
-  const { id, email, passwordHash, role, createdAt, emailVerifiedAt } = row
-  return { id, email, passwordHash, role, createdAt, emailVerifiedAt, sessionEpoch: Number(row.sessionEpoch) }
+  const { id, email, passwordHash, role, createdAt, emailVerifiedAt, disabledAt } = row
+  return { id, email, passwordHash, role, createdAt, emailVerifiedAt, disabledAt, sessionEpoch: Number(row.sessionEpoch) }
 }
 
 /** The `users` table. Every function takes an optional transaction client, so a service can span several writes. */
@@ -105,6 +109,14 @@ export function createUserRepository(prisma: Db) {
     /** Ends every login of the user: refresh tokens minted under an older epoch are refused from now on. */
     async bumpSessionEpoch(id: string, tx: DbClient = prisma): Promise<void> {
       await tx.user.updateMany({ where: { id }, data: { sessionEpoch: { increment: 1 } } })
+    },
+
+    /**
+     * Stamps the login's time and write-locks the user until the login's transaction ends; false when
+     * the account was disabled (or deleted) meanwhile.
+     */
+    async recordLogin(id: string, at: Date, tx: DbClient = prisma): Promise<boolean> {
+      return (await tx.$executeRaw`UPDATE users SET last_login_at = ${at} WHERE id = ${id} AND disabled_at IS NULL`) === 1
     },
 
     /** Marks the address verified, keeping the first time it was. */

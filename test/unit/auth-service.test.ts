@@ -32,12 +32,13 @@ function serviceWith(passwords: Pick<PasswordHasher, 'hash' | 'verify' | 'verify
     createdAt: new Date(),
     sessionEpoch: 0,
     emailVerifiedAt: null,
+    disabledAt: null,
   }
   const deps: AuthServiceDeps = {
     users: {
       findByEmail: async (email) => (email === user.email ? user : null),
       bumpSessionEpoch: async () => undefined,
-      lockById: unused,
+      recordLogin: unused,
     },
     revocations: { refreshStateOf: unused, recordRotation: unused, findRotation: unused, revokeFamily: unused },
     sessions: { create: unused, hasDevice: unused, deviceOf: unused },
