@@ -3,9 +3,11 @@
 // stops it with SIGTERM and expects a clean exit. usage: node scripts/live-checks.mjs
 // Its mail goes to a catcher here that writes each recipient's latest reset-link token to LINK_DIR/<address>,
 // so the clients can walk forgot → reset as a person would, with the link from the mail.
+// The admin the clients' admin steps log in as is made with the user CLI, as an operator would
+// (npm run user:create -- --role admin): the adminEmail/adminPassword pair of the Postman environment.
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import net from 'node:net'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -57,6 +59,26 @@ function run(name, command, args, env = {}) {
   return once(child, 'exit').then(([code]) => ({ name, ok: code === 0 }))
 }
 
+/** The admin the Postman environment names (adminEmail, adminPassword): newman logs in with it as it stands. */
+function postmanAdmin() {
+  const environment = JSON.parse(readFileSync(path.join(root, 'clients/postman/local.postman_environment.json'), 'utf8'))
+  const value = (key) => environment.values.find((entry) => entry.key === key && entry.enabled !== false)?.value
+  const admin = { email: value('adminEmail'), password: value('adminPassword') }
+  if (!admin.email || !admin.password) throw new Error('local.postman_environment.json sets no adminEmail/adminPassword')
+  return admin
+}
+
+/** `npm run user:create -- --email … --role admin --password-stdin`, with the server's settings. */
+async function createAdmin({ email, password }, env) {
+  const name = 'admin made with the user CLI'
+  const args = ['dist/deploy/user-cli.js', 'create', '--email', email, '--role', 'admin', '--password-stdin']
+  console.log(`\n=== ${name}: node ${args.join(' ')}`)
+  const child = spawn(process.execPath, args, { cwd: root, stdio: ['pipe', 'inherit', 'inherit'], env })
+  child.stdin.end(password)
+  const [code] = await once(child, 'exit')
+  return { name, ok: code === 0 }
+}
+
 async function startMailCatcher(linkDir) {
   const catcher = new SMTPServer({
     authOptional: true,
@@ -82,28 +104,32 @@ const linkDir = mkdtempSync(path.join(tmpdir(), 'live-links-'))
 const mail = await startMailCatcher(linkDir)
 const port = await freePort()
 const base = `http://127.0.0.1:${port}`
-const server = spawn(process.execPath, ['dist/server.js'], {
-  cwd: root,
-  stdio: ['ignore', 'inherit', 'inherit'],
-  env: {
-    ...process.env,
-    NODE_ENV: 'development',
-    HOST: '127.0.0.1',
-    PORT: String(port),
-    DATABASE_URL: databaseUrl,
-    LOG_LEVEL: 'warn',
-    SMTP_URL: mail.url,
-    APP_URL: 'http://127.0.0.1:5173',
-  },
-})
+const serverEnv = {
+  ...process.env,
+  NODE_ENV: 'development',
+  HOST: '127.0.0.1',
+  PORT: String(port),
+  DATABASE_URL: databaseUrl,
+  LOG_LEVEL: 'warn',
+  SMTP_URL: mail.url,
+  APP_URL: 'http://127.0.0.1:5173',
+}
+const admin = postmanAdmin()
+const server = spawn(process.execPath, ['dist/server.js'], { cwd: root, stdio: ['ignore', 'inherit', 'inherit'], env: serverEnv })
 const results = []
 try {
   await waitUntilReady(base, server)
   console.log(`live server ready at ${base}`)
+  // After the server is ready: it has migrated the fresh database by then.
+  results.push(await createAdmin(admin, serverEnv))
   results.push(await run('Postman collection (newman)', process.execPath, ['scripts/run-newman.mjs', base], { LINK_DIR: linkDir }))
   results.push(await run('README curl walk-through', 'bash', ['scripts/curl-walkthrough.sh', base], { LINK_DIR: linkDir }))
   results.push(
-    await run('generated TypeScript client', 'npx', ['tap', 'test/clients/typed-client.test.ts'], { API_BASE_URL: base }),
+    await run('generated TypeScript client', 'npx', ['tap', 'test/clients/typed-client.test.ts'], {
+      API_BASE_URL: base,
+      API_ADMIN_EMAIL: admin.email,
+      API_ADMIN_PASSWORD: admin.password,
+    }),
   )
 } finally {
   const started = Date.now()

@@ -15,12 +15,19 @@ const postman = (file) => fileURLToPath(new URL(`../clients/postman/${file}`, im
 const collectionFile = postman('jwt-auth-api.postman_collection.json')
 const folders = JSON.parse(readFileSync(collectionFile, 'utf8')).item.map((item) => item.name)
 
+// The "Admin" folder logs in as the environment's adminEmail/adminPassword; ADMIN_EMAIL and ADMIN_PASSWORD
+// name another admin (make one with npm run user:create -- --email ... --role admin).
+const adminOverride = [
+  ...(process.env.ADMIN_EMAIL ? [{ key: 'adminEmail', value: process.env.ADMIN_EMAIL }] : []),
+  ...(process.env.ADMIN_PASSWORD ? [{ key: 'adminPassword', value: process.env.ADMIN_PASSWORD }] : []),
+]
+
 const run = (folder, envVar) =>
   promisify(newman.run)({
     collection: collectionFile,
     environment: postman('local.postman_environment.json'),
     folder,
-    envVar: [{ key: 'baseUrl', value: baseUrl }, ...envVar],
+    envVar: [{ key: 'baseUrl', value: baseUrl }, ...adminOverride, ...envVar],
     reporters: ['cli'],
     timeoutRequest: 10_000,
   })

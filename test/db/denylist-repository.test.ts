@@ -120,7 +120,7 @@ t.test('refreshStateOf reads the user as findById does, and without one, the den
 })
 
 t.test('findById and findByEmail return exactly what the ORM returns', async (t) => {
-  const select = { id: true, email: true, passwordHash: true, role: true, createdAt: true, sessionEpoch: true, emailVerifiedAt: true } as const
+  const select = { id: true, email: true, passwordHash: true, role: true, createdAt: true, sessionEpoch: true, emailVerifiedAt: true, disabledAt: true } as const
   const orm = await prisma.user.findUnique({ where: { id: userId }, select })
   const byId = await users.findById(userId)
   t.same(byId, orm)
