@@ -13,11 +13,10 @@ import {
 } from '../admin/admin-schemas.js'
 import type { Actor, AdminUser } from '../admin/admin-service.js'
 import { BODY_PROBLEMS, problemResponses } from '../errors/problem.js'
-import type { AccountEvent } from '../events/auth-event-repository.js'
 import { callerOf } from '../http/caller.js'
 import authRateLimit from '../plugins/auth-rate-limit.js'
 import { noStore } from '../plugins/security.js'
-import type { LiveSession } from '../sessions/session-repository.js'
+import { eventBody, sessionBody } from '../sessions/session-schemas.js'
 
 const ADMIN_PROBLEMS = {
   401: ['token_missing', 'token_invalid', 'token_expired'],
@@ -35,15 +34,6 @@ const userBody = (user: AdminUser) => ({
   createdAt: user.createdAt.toISOString(),
   lastLoginAt: iso(user.lastLoginAt),
 })
-
-const sessionBody = (session: LiveSession) => ({
-  ...session,
-  createdAt: session.createdAt.toISOString(),
-  lastUsedAt: session.lastUsedAt.toISOString(),
-  expiresAt: session.expiresAt.toISOString(),
-})
-
-const eventBody = (event: AccountEvent) => ({ ...event, id: event.id.toString(), at: event.at.toISOString() })
 
 const actorOf = (request: FastifyRequest): Actor => ({ kind: 'admin', id: request.user.sub, caller: callerOf(request) })
 

@@ -1,28 +1,19 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { problemResponses } from '../errors/problem.js'
-import type { AuthEvent } from '../events/auth-event-repository.js'
 import { callerOf } from '../http/caller.js'
 import { noStore } from '../plugins/security.js'
 import {
   endSessionsQuerySchema,
+  eventBody,
+  sessionBody,
   eventPageSchema,
   eventsQuerySchema,
   sessionListSchema,
   sessionParamsSchema,
 } from '../sessions/session-schemas.js'
-import type { SessionView } from '../sessions/session-service.js'
 
 const BEARER_PROBLEMS = ['token_missing', 'token_invalid', 'token_expired'] as const
-
-const sessionBody = (session: SessionView) => ({
-  ...session,
-  createdAt: session.createdAt.toISOString(),
-  lastUsedAt: session.lastUsedAt.toISOString(),
-  expiresAt: session.expiresAt.toISOString(),
-})
-
-const eventBody = (event: AuthEvent) => ({ ...event, id: event.id.toString(), at: event.at.toISOString() })
 
 /** "Where you're signed in" and "Account activity": the caller's own sessions and security events. */
 const sessionRoutes: FastifyPluginAsyncZod = async (app) => {

@@ -1,5 +1,17 @@
 import { z } from 'zod'
-import { AUTH_EVENT_TYPES } from '../events/auth-event-repository.js'
+import { AUTH_EVENT_TYPES, type AuthEvent } from '../events/auth-event-repository.js'
+import type { LiveSession } from './session-repository.js'
+
+/** A session as JSON: instants as ISO strings (the list of the user, and an admin's view of a user). */
+export const sessionBody = <T extends LiveSession>(session: T) => ({
+  ...session,
+  createdAt: session.createdAt.toISOString(),
+  lastUsedAt: session.lastUsedAt.toISOString(),
+  expiresAt: session.expiresAt.toISOString(),
+})
+
+/** An event as JSON: the BIGINT id as a string, the instant as ISO. */
+export const eventBody = <T extends AuthEvent>(event: T) => ({ ...event, id: event.id.toString(), at: event.at.toISOString() })
 
 const instant = z.iso.datetime().meta({ example: '2026-12-01T09:00:00.000Z' })
 
