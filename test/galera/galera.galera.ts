@@ -275,6 +275,39 @@ t.test('the service on a three-node Galera cluster', async (t) => {
     t.pass('measured')
   })
 
+  await t.test('two admins on two nodes demote each other at once: one enabled admin is left, 10 times', async (t) => {
+    const sql = await cluster.connect(0, name)
+    t.teardown(() => sql.end())
+    const adminOn = async (instance: Instance) => {
+      const email = uniqueEmail('galera-admin')
+      const made = await call(instance.url, '/auth/register', { email, password: PASSWORD })
+      await sql.query("UPDATE users SET role = 'admin' WHERE id = ?", [made.body.id])
+      const tokens = (await call(instance.url, '/auth/login', { email, password: PASSWORD })).body as Tokens
+      return { id: made.body.id as string, tokens, instance }
+    }
+    await sql.query("UPDATE users SET role = 'user' WHERE role = 'admin'")
+    const [one, two] = [await adminOn(a), await adminOn(b)]
+    const demote = (by: typeof one, target: typeof one) =>
+      by.instance.app.inject({
+        method: 'PATCH',
+        url: `/admin/users/${target.id}`,
+        headers: { authorization: `Bearer ${by.tokens.accessToken}` },
+        payload: { role: 'user' },
+      })
+    const outcomes: Record<string, number> = {}
+    for (let round = 0; round < 10; round++) {
+      await sql.query("UPDATE users SET role = 'admin' WHERE id IN (?, ?)", [one.id, two.id])
+      await cluster.waitForSynced()
+      const answers = await Promise.all([demote(one, two), demote(two, one)])
+      const statuses = answers.map((answer) => answer.statusCode).sort()
+      const key = statuses.join('+')
+      outcomes[key] = (outcomes[key] ?? 0) + 1
+      const [left] = await sql.query<{ count: bigint }[]>("SELECT COUNT(*) AS count FROM users WHERE role = 'admin' AND disabled_at IS NULL")
+      t.equal(Number(left!.count), 1, `round ${round} (${key}): one admin is left`)
+    }
+    log(`two admins on nodes 0 and 1 demoting each other, 10 rounds: statuses ${JSON.stringify(outcomes)}`)
+  })
+
   await t.test('a node killed with SIGKILL under refresh load', async (t) => {
     await killUnderLoad(t, cluster, a, b, log)
   })
