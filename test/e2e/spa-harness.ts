@@ -137,6 +137,26 @@ export async function startApi(port: number, env: Record<string, string>): Promi
   }
 }
 
+/**
+ * The operator's user CLI (`node dist/deploy/user-cli.js`), as from a shell: `input` is piped to its standard
+ * input (the password, for --password-stdin). Resolves to what it printed; rejects when it exits non-zero.
+ */
+export async function runUserCli(args: string[], env: Record<string, string>, input = ''): Promise<string> {
+  const child = spawn(process.execPath, ['dist/deploy/user-cli.js', ...args], {
+    cwd: ROOT,
+    stdio: ['pipe', 'pipe', 'pipe'],
+    env: { ...process.env, NODE_ENV: 'development', LOG_LEVEL: 'warn', ...env },
+  })
+  let printed = ''
+  child.stdout?.on('data', (chunk: Buffer) => (printed += chunk))
+  child.stderr?.on('data', (chunk: Buffer) => (printed += chunk))
+  child.stdin?.end(input)
+  // 'close', not 'exit': by then all it printed has been read.
+  const [code] = (await once(child, 'close')) as [number | null]
+  if (code !== 0) throw new Error(`user-cli ${args.join(' ')} exited with ${code}:\n${printed}`)
+  return printed
+}
+
 /** Playwright gives every launch a fresh temporary profile and deletes it on close. */
 export function launchChromium(): Promise<Browser> {
   return chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS })

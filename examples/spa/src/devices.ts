@@ -18,6 +18,10 @@ const EVENT_WORDS: Record<AuthEvent['type'], string> = {
   email_change_requested: 'An email change was requested',
   email_changed: 'Email address changed',
   account_deleted: 'Account deleted',
+  admin_user_created: 'An admin created this account',
+  admin_user_updated: 'An admin changed this account',
+  admin_sessions_revoked: 'An admin signed this account out everywhere',
+  admin_user_deleted: 'An admin deleted this account',
 }
 
 const when = (iso: string) => new Date(iso).toLocaleString()

@@ -1,5 +1,6 @@
 // Entry point: read where the API is, wire the forms and buttons to the session, restore the session.
 import { createApiClient } from '../../../clients/typescript/client.js'
+import { createAdmin, type Admin } from './admin.js'
 import { createDevices, type Devices } from './devices.js'
 import { createLinks, linkPageOf, takeLinkToken, type Links } from './links.js'
 import { createSession, type Session } from './session.js'
@@ -58,7 +59,7 @@ function onClick(id: string, action: () => Promise<unknown>) {
   })
 }
 
-function wire(session: Session, devices: Devices) {
+function wire(session: Session, devices: Devices, admin: Admin) {
   const loginForm = element<HTMLFormElement>('login-form')
   const registerForm = element<HTMLFormElement>('register-form')
 
@@ -88,6 +89,8 @@ function wire(session: Session, devices: Devices) {
   onClick('sessions-reload', () => devices.reload())
   onClick('sessions-end-others', () => devices.endOthers())
   onClick('events-more', () => devices.olderEvents())
+  onSubmit(element<HTMLFormElement>('admin-search-form'), ({ email }) => admin.search(email))
+  onClick('admin-more', () => admin.more())
   onClick('logout', () => session.logout())
   onClick('logout-all', () => session.logoutEverywhere())
   document.addEventListener('visibilitychange', () => {
@@ -116,17 +119,24 @@ async function main() {
   const api = createApiClient(apiBaseUrl, { credentials: 'include' })
   const ui = createView({ page: location.origin, api: new URL(apiBaseUrl).origin })
   // The device lists load whenever the page turns logged in: after a login, a restored session, a reload.
+  // The admin page loads when it turns admin, and forgets its list when it no longer is.
   let devices: Devices | undefined
+  let admin: Admin | undefined
   const session = createSession(api, apiBaseUrl, {
     ...ui,
     render(view) {
       const wasLoggedIn = element('logged-in-view').hidden === false
+      const wasAdmin = element('admin-view').hidden === false
       ui.render(view)
       if (view.status === 'logged-in' && !wasLoggedIn) void devices?.reload()
+      const isAdmin = element('admin-view').hidden === false
+      if (isAdmin && !wasAdmin) void admin?.open()
+      if (!isAdmin && wasAdmin) admin?.close()
     },
   })
   devices = createDevices(api, session)
-  wire(session, devices)
+  admin = createAdmin(api, session)
+  wire(session, devices, admin)
   window.__spa = Object.freeze({ refreshNow: () => session.refreshNow() })
   // The link first: after a verified address, the restored session's GET /me already says so.
   await openLink(createLinks(api, apiBaseUrl))

@@ -15,7 +15,15 @@ export type RefreshReason = 'start' | 'scheduled' | 'after-401' | 'resume' | 'ma
 export type SessionView =
   | { status: 'starting' }
   | { status: 'logged-out' }
-  | { status: 'logged-in'; user: Me; accessExpiresAt: Date; nextRefreshAt: Date; silentRefreshes: number }
+  | {
+      status: 'logged-in'
+      user: Me
+      /** The access token's `role` claim, read again at every refresh: it only decides what the page shows. */
+      role: Me['role']
+      accessExpiresAt: Date
+      nextRefreshAt: Date
+      silentRefreshes: number
+    }
 
 export type Tone = 'info' | 'success' | 'error'
 
@@ -40,7 +48,7 @@ const REFRESHED: Record<Exclude<RefreshReason, 'start'>, string> = {
 const SESSION_ENDED: Record<string, string> = {
   token_missing: 'this browser no longer holds a refresh cookie',
   token_expired: 'the login expired',
-  token_revoked: 'it was logged out, here or with "log out everywhere", or the password was reset',
+  token_revoked: 'it was logged out, here or with "log out everywhere", the password was reset, or an admin ended it',
   token_reused: 'a refresh token was used twice, so the login was ended for safety',
   token_invalid: 'the refresh cookie is not valid',
 }
@@ -49,6 +57,19 @@ const SESSION_ENDED: Record<string, string> = {
 export function refreshDelayMs(expiresInSeconds: number): number {
   const lifetime = expiresInSeconds * 1000
   return Math.max(1000, lifetime - Math.min(60_000, lifetime / 4))
+}
+
+/**
+ * The `role` claim of an access token, not verified: a forged "admin" would only show the admin page, whose
+ * every call the API refuses (it checks the role in its database).
+ */
+export function roleClaimOf(accessToken: string): Me['role'] {
+  try {
+    const payload = (accessToken.split('.')[1] ?? '').replace(/-/g, '+').replace(/_/g, '/')
+    return (JSON.parse(atob(payload)) as { role?: unknown }).role === 'admin' ? 'admin' : 'user'
+  } catch {
+    return 'user'
+  }
 }
 
 export function createSession(api: ApiClient, apiBaseUrl: string, ui: SessionUi) {
@@ -69,6 +90,7 @@ export function createSession(api: ApiClient, apiBaseUrl: string, ui: SessionUi)
       ui.render({
         status: 'logged-in',
         user,
+        role: roleClaimOf(accessToken),
         accessExpiresAt: new Date(accessExpiresAt),
         nextRefreshAt: new Date(nextRefreshAt),
         silentRefreshes,
@@ -177,6 +199,11 @@ export function createSession(api: ApiClient, apiBaseUrl: string, ui: SessionUi)
     report<T>(outcome: Outcome<T>, success: string): void {
       if (outcome.ok) ui.notify('success', success)
       else ui.notify('error', `That did not work: ${describe(outcome.failure)}`)
+    },
+
+    /** Tells the person what could not be done, and the API's problem (its detail and code). */
+    fail(what: string, failure: Failure): void {
+      ui.notify('error', `${what}: ${describe(failure)}`)
     },
 
     /** On page load: the refresh cookie, if the browser has one, restores the session. */

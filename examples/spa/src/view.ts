@@ -31,6 +31,8 @@ function render(view: SessionView) {
   element('email-form').hidden = view.status !== 'logged-in'
   element('sessions-view').hidden = view.status !== 'logged-in'
   element('events-view').hidden = view.status !== 'logged-in'
+  // From the token's claim, not GET /me: a role changed by an admin shows at this tab's next refresh.
+  element('admin-view').hidden = view.status !== 'logged-in' || view.role !== 'admin'
   const [heading, detail] = HEADINGS[view.status]
   setText('status-heading', view.status === 'logged-in' ? `Logged in as ${view.user.email}` : heading)
   setText('status-detail', detail)
