@@ -5542,7 +5542,7 @@ export interface components {
              * @example 2026-12-01T09:00:00.000Z
              */
             createdAt: string;
-            /** @description The last successful login; null if none since this field exists */
+            /** @description The last successful login; null if none within AUTH_EVENT_RETENTION_DAYS (it is read from the event log) */
             lastLoginAt: string | null;
             /** @description How many live sessions the user has now */
             sessions: number;
@@ -5568,7 +5568,7 @@ export interface components {
              * @example 2026-12-01T09:00:00.000Z
              */
             createdAt: string;
-            /** @description The last successful login; null if none since this field exists */
+            /** @description The last successful login; null if none within AUTH_EVENT_RETENTION_DAYS (it is read from the event log) */
             lastLoginAt: string | null;
             /** @description How many live sessions the user has now */
             sessions: number;

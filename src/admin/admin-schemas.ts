@@ -15,7 +15,7 @@ export const adminUserSchema = z
     disabledAt: instant.nullable(),
     disabledReason: z.string().nullable(),
     createdAt: instant,
-    lastLoginAt: instant.nullable().meta({ description: 'The last successful login; null if none since this field exists' }),
+    lastLoginAt: instant.nullable().meta({ description: 'The last successful login; null if none within AUTH_EVENT_RETENTION_DAYS (it is read from the event log)' }),
     sessions: z.number().int().meta({ description: 'How many live sessions the user has now' }),
   })
   .meta({ id: 'AdminUser' })

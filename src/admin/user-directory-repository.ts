@@ -21,8 +21,12 @@ export interface DirectoryChange {
   disabledReason?: string | null
 }
 
+// The last login is the user's newest login_succeeded event: login writes nothing to the user's row, which
+// on Galera would conflict at certification with the same user's refreshes on other nodes (their denylist
+// inserts reference the row).
 const columns = Prisma.sql`id, email, role, email_verified_at AS emailVerifiedAt, disabled_at AS disabledAt,
-  disabled_reason AS disabledReason, created_at AS createdAt, last_login_at AS lastLoginAt`
+  disabled_reason AS disabledReason, created_at AS createdAt,
+  (SELECT e.created_at FROM auth_events e WHERE e.user_id = users.id AND e.type = 'login_succeeded' ORDER BY e.id DESC LIMIT 1) AS lastLoginAt`
 
 /** LIKE's wildcards and escape taken literally: a search for "a_b" matches only "a_b". */
 const likePrefix = (prefix: string) => `${prefix.replace(/[\\%_]/g, (char) => `\\${char}`)}%`

@@ -19,7 +19,7 @@ import type { UserRecord, UserRepository } from '../users/user-repository.js'
 import type { PasswordCheck } from './password-check.js'
 
 export interface AuthServiceDeps {
-  users: Pick<UserRepository, 'findByEmail' | 'bumpSessionEpoch' | 'recordLogin'>
+  users: Pick<UserRepository, 'findByEmail' | 'bumpSessionEpoch' | 'lockById'>
   revocations: Pick<RevokedTokenRepository, 'refreshStateOf' | 'recordRotation' | 'findRotation' | 'revokeFamily'>
   sessions: Pick<SessionRepository, 'create' | 'hasDevice' | 'deviceOf'>
   events: Pick<AuthEventRepository, 'record'>
@@ -138,11 +138,13 @@ export function createAuthService(deps: AuthServiceDeps) {
   async function startSession(user: UserRecord, refresh: RefreshClaims, client: ClientInfo, nowMs: number): Promise<void> {
     const at = new Date(nowMs)
     const noticed = await transaction(async (tx) => {
-      // First, so the login holds the user's row from its first statement: a disable that commits while
-      // the password was being checked is seen here (and the two never deadlock on the row).
-      if (!(await users.recordLogin(user.id, at, tx))) {
-        throw new ProblemError('account_disabled', 'This account has been disabled by an administrator')
-      }
+      // First, so the login holds the user's row from its first statement: a disable that committed while
+      // the password was being checked is seen here, and one still running waits (the two never deadlock
+      // on the row, as they did when the session's foreign-key check took it first). A locking read, not an
+      // UPDATE: on Galera an UPDATE of the row would conflict with the user's refreshes on other nodes.
+      const locked = await users.lockById(user.id, tx)
+      if (!locked) throw new ProblemError('invalid_credentials', 'Email or password is wrong')
+      if (locked.disabledAt !== null) throw new ProblemError('account_disabled', 'This account has been disabled by an administrator')
       let newDevice = false
       if (deps.notifyNewDevice) newDevice = !(await sessions.hasDevice(user.id, client.device, tx))
       await sessions.create(

@@ -111,14 +111,6 @@ export function createUserRepository(prisma: Db) {
       await tx.user.updateMany({ where: { id }, data: { sessionEpoch: { increment: 1 } } })
     },
 
-    /**
-     * Stamps the login's time and write-locks the user until the login's transaction ends; false when
-     * the account was disabled (or deleted) meanwhile.
-     */
-    async recordLogin(id: string, at: Date, tx: DbClient = prisma): Promise<boolean> {
-      return (await tx.$executeRaw`UPDATE users SET last_login_at = ${at} WHERE id = ${id} AND disabled_at IS NULL`) === 1
-    },
-
     /** Marks the address verified, keeping the first time it was. */
     async markEmailVerified(id: string, at: Date, tx: DbClient = prisma): Promise<void> {
       await tx.user.updateMany({ where: { id, emailVerifiedAt: null }, data: { emailVerifiedAt: at } })

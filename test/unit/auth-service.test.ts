@@ -38,7 +38,7 @@ function serviceWith(passwords: Pick<PasswordHasher, 'hash' | 'verify' | 'verify
     users: {
       findByEmail: async (email) => (email === user.email ? user : null),
       bumpSessionEpoch: async () => undefined,
-      recordLogin: unused,
+      lockById: unused,
     },
     revocations: { refreshStateOf: unused, recordRotation: unused, findRotation: unused, revokeFamily: unused },
     sessions: { create: unused, hasDevice: unused, deviceOf: unused },
