@@ -131,9 +131,28 @@ t.test('concurrent registrations each queue their own mail without deadlocking e
   // deadlines leave a deadlock or lock-wait timeout as the only way to a 503.
   const { app } = await build(t, { SMTP_URL: smtp.url, DB_ACQUIRE_TIMEOUT_MS: '20000', DB_OPERATION_TIMEOUT_MS: '30000' })
   const emails = Array.from({ length: 30 }, () => uniqueEmail('crowd'))
-  const answers = await Promise.all(emails.map((email) => post(app, '/auth/register', { email, password: PASSWORD })))
-  const refused = answers.filter((answer) => answer.statusCode !== 201).map((answer) => answer.body)
+  // bcrypt's bounded queue (16 waiting) sheds a burst of 30 with 503 and Retry-After when the hashes run
+  // slower than the strength checks feed them, as on a loaded CI machine. That is load shedding, not what
+  // this test is about: those are sent again, as a client would, in waves once the previous one has
+  // answered (each wave starts on an empty queue, so each gets at least one through).
+  const refused: string[] = []
+  let pending = emails
+  let shed = 0
+  while (pending.length > 0) {
+    const answers = await Promise.all(pending.map((email) => post(app, '/auth/register', { email, password: PASSWORD })))
+    const retry: string[] = []
+    answers.forEach((answer, i) => {
+      if (answer.statusCode === 201) return
+      if (answer.statusCode === 503 && problemOf(answer).detail === 'Too many password checks in progress; retry shortly') retry.push(pending[i]!)
+      else refused.push(answer.body)
+    })
+    t.ok(retry.length < pending.length, 'every wave gets at least one registration through')
+    if (retry.length === pending.length) break
+    shed += retry.length
+    pending = retry
+  }
   t.same(refused, [], 'no 503 from lock waits or deadlocks')
+  t.comment(`registrations shed by the bcrypt queue and sent again: ${shed}`)
   await smtp.waitFor((mail) => emails.includes(mail.to), 30)
   t.same(new Set(smtp.received.map((mail) => mail.to)).size, 30, 'one verification mail each')
 })
