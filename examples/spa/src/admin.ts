@@ -2,7 +2,7 @@
 // The page shows it when the access token says admin; the API re-checks the role in its database on every call.
 import type { ApiClient, components } from '../../../clients/typescript/client.js'
 import type { Session } from './session.js'
-import { element } from './view.js'
+import { element, whileDisabled } from './view.js'
 
 type AdminUser = components['schemas']['AdminUser']
 
@@ -14,20 +14,13 @@ interface LineActions {
 const when = (iso: string | null) => (iso ? new Date(iso).toLocaleString() : 'never')
 const plural = (count: number, word: string) => `${count} ${word}${count === 1 ? '' : 's'}`
 
-/** A button that stays disabled while its call is in flight, so a double click does not send it twice. */
+/** A button that stays disabled while its call is in flight. */
 function actionButton(text: string, className: string, action: () => Promise<void>): HTMLButtonElement {
   const button = document.createElement('button')
   button.type = 'button'
   button.className = className
   button.textContent = text
-  button.addEventListener('click', async () => {
-    button.disabled = true
-    try {
-      await action()
-    } finally {
-      button.disabled = false
-    }
-  })
+  button.addEventListener('click', () => void whileDisabled(button, action))
   return button
 }
 

@@ -4,7 +4,7 @@ import { createAdmin, type Admin } from './admin.js'
 import { createDevices, type Devices } from './devices.js'
 import { createLinks, linkPageOf, takeLinkToken, type Links } from './links.js'
 import { createSession, type Session } from './session.js'
-import { createView, element } from './view.js'
+import { createView, element, whileDisabled } from './view.js'
 
 interface SpaConfig {
   apiBaseUrl: string
@@ -33,30 +33,17 @@ function fieldsOf(form: HTMLFormElement) {
   }
 }
 
-/** Runs a form's action with its button disabled, so a double click does not send it twice. */
+/** Runs a form's action with its button disabled. */
 function onSubmit(form: HTMLFormElement, action: (fields: ReturnType<typeof fieldsOf>) => Promise<unknown>) {
-  form.addEventListener('submit', async (event) => {
+  form.addEventListener('submit', (event) => {
     event.preventDefault()
-    const button = form.querySelector('button')
-    if (button) button.disabled = true
-    try {
-      await action(fieldsOf(form))
-    } finally {
-      if (button) button.disabled = false
-    }
+    void whileDisabled(form.querySelector('button'), () => action(fieldsOf(form)))
   })
 }
 
 function onClick(id: string, action: () => Promise<unknown>) {
   const button = element<HTMLButtonElement>(id)
-  button.addEventListener('click', async () => {
-    button.disabled = true
-    try {
-      await action()
-    } finally {
-      button.disabled = false
-    }
-  })
+  button.addEventListener('click', () => void whileDisabled(button, action))
 }
 
 function wire(session: Session, devices: Devices, admin: Admin) {

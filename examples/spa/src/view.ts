@@ -9,6 +9,16 @@ export function element<T extends HTMLElement = HTMLElement>(id: string): T {
   return found as T
 }
 
+/** Runs `action` with `button` disabled, so a double click does not send a call twice. */
+export async function whileDisabled(button: HTMLButtonElement | null, action: () => Promise<unknown>): Promise<void> {
+  if (button) button.disabled = true
+  try {
+    await action()
+  } finally {
+    if (button) button.disabled = false
+  }
+}
+
 const clock = (date: Date) => date.toTimeString().slice(0, 8)
 
 function setText(id: string, text: string) {
