@@ -12,6 +12,9 @@ type CompareTask = { input: string; hash: string }
 const PREHASH_KEY = 'jwt-auth-api/password-prehash/v1'
 const V1_PREFIX = 'v1:'
 
+/** What a client is told when password work (hashing or a strength check) is shed because its queue is full. */
+export const PASSWORD_CHECKS_BUSY = 'Too many password checks in progress; retry shortly'
+
 export interface PasswordHasherOptions {
   cost: number
   /** Hashes computed at once; the rest wait in a bounded queue. */
@@ -45,7 +48,7 @@ export function createPasswordHasher(options: PasswordHasherOptions) {
     minThreads: options.concurrency,
     maxThreads: options.concurrency,
     maxQueue: options.maxQueue,
-    busyDetail: 'Too many password checks in progress; retry shortly',
+    busyDetail: PASSWORD_CHECKS_BUSY,
   })
   const bcryptHash = async (input: string) => (await pool.run({ input, cost: options.cost }, 'hash')) as string
   const bcryptCompare = async (input: string, hash: string) => (await pool.run({ input, hash }, 'compare')) as boolean

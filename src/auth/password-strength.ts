@@ -1,4 +1,5 @@
 import { createWorkerPool } from '../workers/worker-pool.js'
+import { PASSWORD_CHECKS_BUSY } from './password-hasher.js'
 
 /** What src/workers/password-strength-worker.mjs takes and gives back. */
 interface StrengthTask {
@@ -44,7 +45,7 @@ export function createPasswordStrengthChecker(options: PasswordStrengthOptions) 
     maxThreads: 1,
     idleTimeout: 60_000,
     maxQueue: options.maxQueue ?? 64,
-    busyDetail: 'Too many password checks in progress; retry shortly',
+    busyDetail: PASSWORD_CHECKS_BUSY,
   })
 
   return {
