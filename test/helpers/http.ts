@@ -18,8 +18,8 @@ export function post(app: FastifyInstance, url: string, payload?: object, header
   return app.inject({ method: 'POST', url, payload, headers })
 }
 
-export async function registerUser(app: FastifyInstance, email = uniqueEmail(), password = PASSWORD) {
-  const response = await post(app, '/auth/register', { email, password })
+export async function registerUser(app: FastifyInstance, email = uniqueEmail(), password = PASSWORD, headers: Record<string, string> = {}) {
+  const response = await post(app, '/auth/register', { email, password }, headers)
   if (response.statusCode !== 201) throw new Error(`register failed: ${response.statusCode} ${response.body}`)
   return { email, password, id: response.json<{ id: string }>().id }
 }

@@ -2,10 +2,10 @@ import { randomBytes } from 'node:crypto'
 import t, { type Test } from 'tap'
 import { openSession } from '../../src/deploy/migrate.js'
 import { build } from '../helpers/build.js'
-import { PASSWORD, problemOf, registerUser } from '../helpers/http.js'
+import { PASSWORD, problemOf, registerUser, uniqueEmail } from '../helpers/http.js'
 
-// A fresh client address per test (through a trusted proxy), so counters never leak between tests or
-// between runs sharing one Redis.
+// A fresh client address per test (through a trusted proxy), and fresh addresses for the accounts guessed
+// at, so counters never leak between tests or between runs sharing one Redis (its windows last 15 minutes).
 const randomIp = () => `10.${randomBytes(3).join('.')}`
 /** A fresh IPv6 /64, and addresses inside it. */
 const randomPrefix64 = () => `2001:db8:${randomBytes(2).toString('hex')}:${randomBytes(2).toString('hex')}`
@@ -35,7 +35,7 @@ for (const store of ['memory', 'redis'] as const) {
     t.ok(retryAfter > 0 && retryAfter <= 900, `Retry-After ${retryAfter}`)
 
     t.equal((await loginAs(app, randomIp(), user.email, PASSWORD)).statusCode, 200, 'the same account from another IP')
-    t.equal((await loginAs(app, ip, 'someone.else@example.com', 'wrong password')).statusCode, 401, 'another account from this IP')
+    t.equal((await loginAs(app, ip, uniqueEmail('someone-else'), 'wrong password')).statusCode, 401, 'another account from this IP')
   })
 
   t.test(`a successful login resets the account's counter (${store} store)`, async (t: Test) => {
@@ -52,24 +52,26 @@ for (const store of ['memory', 'redis'] as const) {
     const { app } = await build(t, { ...env, LOGIN_FAILURES_PER_IP: '4' })
     const ip = randomIp()
     for (let i = 0; i < 4; i++) {
-      t.equal((await loginAs(app, ip, `stuffed.${i}@example.com`, 'guess')).statusCode, 401)
+      t.equal((await loginAs(app, ip, uniqueEmail('stuffed'), 'guess')).statusCode, 401)
     }
-    const response = await loginAs(app, ip, 'stuffed.next@example.com', 'guess')
+    const response = await loginAs(app, ip, uniqueEmail('stuffed-next'), 'guess')
     t.equal(response.statusCode, 429)
     t.equal(problemOf(response).code, 'rate_limited')
   })
 
   t.test(`an IPv6 host counts as its /64, for failed logins and the /auth budget (${store} store)`, async (t: Test) => {
     const { app } = await build(t, { ...env, LOGIN_FAILURES_PER_ACCOUNT: '3', LOGIN_FAILURES_PER_IP: '5', AUTH_REQUESTS_PER_MINUTE: '7' })
-    const user = await registerUser(app)
+    // From an address of its own: with a budget of 7, 127.0.0.1's is used up by the other runs of the last minute.
+    const user = await registerUser(app, uniqueEmail(), PASSWORD, { 'x-forwarded-for': randomIp() })
     const prefix = randomPrefix64()
     // Every guess from another address of the same /64: still one client.
     for (let i = 1; i <= 3; i++) t.equal((await loginAs(app, `${prefix}::${i}`, user.email, 'wrong password')).statusCode, 401)
     t.equal((await loginAs(app, `${prefix}:ffff:ffff:ffff:ffff`, user.email, PASSWORD)).statusCode, 429, 'per account and /64')
-    for (let i = 0; i < 2; i++) await loginAs(app, `${prefix}::a${i}`, `other.${i}@example.com`, 'guess')
-    t.equal((await loginAs(app, `${prefix}::b`, 'another@example.com', 'guess')).statusCode, 429, 'per /64 across accounts')
+    for (let i = 0; i < 2; i++) await loginAs(app, `${prefix}::a${i}`, uniqueEmail('other'), 'guess')
+    const another = uniqueEmail('another')
+    t.equal((await loginAs(app, `${prefix}::b`, another, 'guess')).statusCode, 429, 'per /64 across accounts')
     // The eighth /auth request from this /64 (seven allowed a minute).
-    const budget = await loginAs(app, `${prefix}::c`, 'another@example.com', 'guess')
+    const budget = await loginAs(app, `${prefix}::c`, another, 'guess')
     t.equal(budget.statusCode, 429)
     t.match(problemOf(budget).detail, /Too many requests to \/auth/, 'the /auth request budget counts the /64 too')
     t.equal((await loginAs(app, `${randomPrefix64()}::1`, user.email, PASSWORD)).statusCode, 200, 'another /64 is another client')
@@ -85,7 +87,7 @@ for (const store of ['memory', 'redis'] as const) {
     t.equal(problemOf(locked).code, 'rate_limited')
     const retryAfter = Number(locked.headers['retry-after'])
     t.ok(retryAfter > 0 && retryAfter <= 900, `a temporary lock: Retry-After ${retryAfter}`)
-    t.equal((await loginAs(app, randomIp(), 'someone.else@example.com', 'wrong password')).statusCode, 401, 'other accounts are not locked')
+    t.equal((await loginAs(app, randomIp(), uniqueEmail('someone-else'), 'wrong password')).statusCode, 401, 'other accounts are not locked')
   })
 
   t.test(`concurrent guesses cannot overrun the limit: the point is paid before bcrypt (${store} store)`, async (t: Test) => {
